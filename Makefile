@@ -1,0 +1,44 @@
+# KSM for Linux 6.12: build, boot and test our KSM (or the stock one) in QEMU.
+#   make / make run     build our kernel, boot it, show KSM merging memory
+#   make check          the test suite on the fast config (KSM=stock for upstream's)
+#   make check-debug    the same on the debug config (KASAN, lockdep, DEBUG_VM)
+#   make patches        the series as git format-patch files in out/patches
+KSM ?= ours
+CONFIG ?= fast
+export KSM CONFIG
+
+.PHONY: all run check check-debug setup base source kernel tests patches clean
+
+all: run
+
+run: kernel tests
+	@scripts/mkinitramfs.sh demo
+	@scripts/run-demo.sh
+
+check: kernel tests
+	@scripts/mkinitramfs.sh check
+	@scripts/run-tests.sh check
+
+check-debug:
+	@$(MAKE) --no-print-directory check CONFIG=debug
+
+setup:
+	@scripts/setup-host.sh
+
+base: setup
+	@scripts/unpack-base.sh
+
+source: base
+	@scripts/overlay.sh
+
+kernel: source
+	@scripts/build-kernel.sh
+
+tests: base
+	@scripts/build-tests.sh
+
+patches: base
+	@scripts/make-patches.sh
+
+clean:
+	rm -rf .cache/build .cache/src-ours .cache/tests .cache/initramfs-* out

@@ -1,0 +1,21 @@
+# Shared settings for the harness scripts; sourced, never run.
+# shellcheck shell=bash
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${KSM_CACHE:-$TOP/.cache}
+BASE_VERSION=$(cat "$TOP/BASE_VERSION")
+BASE=$CACHE/base/linux-source-6.12
+KSM=${KSM:-ours}
+CONFIG=${CONFIG:-fast}
+case "$KSM" in
+ours) SRC=$CACHE/src-ours ;;
+stock) SRC=$BASE ;;
+*) echo "KSM must be 'ours' or 'stock', not '$KSM'" >&2; exit 2 ;;
+esac
+case "$CONFIG" in
+fast|debug) ;;
+*) echo "CONFIG must be 'fast' or 'debug', not '$CONFIG'" >&2; exit 2 ;;
+esac
+OUT=$CACHE/build/$KSM-$CONFIG
+TESTS=$CACHE/tests
+JOBS=${JOBS:-$(nproc)}
+log() { printf '== %s\n' "$*" >&2; }

@@ -1,0 +1,24 @@
+#!/bin/bash
+# Pack busybox, the test programs, the runner and the list for MODE into
+# $CACHE/initramfs-MODE.cpio.gz.  MODE: check, demo or bench.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+mode=${1:-check}
+root=$CACHE/initramfs-$mode
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests/ours}
+cp /bin/busybox "$root/bin/busybox"
+cp "$TOP/scripts/guest/init" "$root/init"
+cp "$TESTS"/ksm_tests "$TESTS"/ksm_functional_tests "$TESTS"/ksm_demo "$root/tests/"
+find "$TESTS/ours" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/ours/" \;
+cp "$TOP"/scripts/guest/*.sh "$root/tests/" 2>/dev/null || true
+ourlist=$TOP/tools/testing/selftests/mm/ksm/tests.list
+case "$mode" in
+check) cat "$TOP/scripts/guest/check.list" ;;
+*) cat "$TOP/scripts/guest/$mode.list" ;;
+esac > "$root/tests/list"
+if [ "$mode" = check ] && [ -f "$ourlist" ]; then
+	cat "$ourlist" >> "$root/tests/list"
+fi
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$CACHE/initramfs-$mode.cpio.gz"
