@@ -3,11 +3,12 @@
 #   make check          the test suite on the fast config (KSM=stock for upstream's)
 #   make check-debug    the same on the debug config (KASAN, lockdep, DEBUG_VM)
 #   make patches        the series as git format-patch files in out/patches
+#   make patches-check  git am that series onto the pristine base and build it
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug setup base source kernel tests patches clean
+.PHONY: all run check check-debug setup base source kernel tests patches patches-check clean
 
 all: run
 
@@ -40,5 +41,9 @@ tests: base
 patches: base
 	@scripts/make-patches.sh
 
+patches-check: patches
+	@scripts/apply-patches.sh
+	@KSM=patched scripts/build-kernel.sh
+
 clean:
-	rm -rf .cache/build .cache/src-ours .cache/tests .cache/initramfs-* out
+	rm -rf .cache/build .cache/src-ours .cache/src-patched .cache/tests .cache/initramfs-* out

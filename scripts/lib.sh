@@ -9,7 +9,8 @@ CONFIG=${CONFIG:-fast}
 case "$KSM" in
 ours) SRC=$CACHE/src-ours ;;
 stock) SRC=$BASE ;;
-*) echo "KSM must be 'ours' or 'stock', not '$KSM'" >&2; exit 2 ;;
+patched) SRC=$CACHE/src-patched ;;	# the base with out/patches applied by git am
+*) echo "KSM must be 'ours', 'stock' or 'patched', not '$KSM'" >&2; exit 2 ;;
 esac
 case "$CONFIG" in
 fast|debug) ;;

@@ -12,7 +12,7 @@ mkdir -p "$work" "$dest"
 series=$(grep -v '^\s*\(#\|$\)' "$TOP/patches/series" || true)
 commits=$(grep -v '^\s*\(#\|$\)' "$TOP/patches/commits")
 # Every path the series touches, in the base's layout.
-paths=$( (for p in $series; do lsdiff --strip=1 "$TOP/patches/$p" 2>/dev/null ||
+paths=$( (for p in $series; do
 	grep -h '^+++ ' "$TOP/patches/$p" | sed 's|^+++ [^/]*/||; s|\t.*||'; done
 	echo "$commits" | cut -d' ' -f2-) | tr ' ' '\n' | sort -u)
 cd "$work"

@@ -81,6 +81,8 @@ class Report:
         failed_sub = False
         for m in taps:
             sub = f"{name} #{m.group(2)}: {m.group(3).strip()}".rstrip(": ")
+            if sub in self.seen:    # a forked child's copy of buffered output
+                continue
             if m.group(4) == "SKIP":
                 self.result(sub, "skip", m.group(5) or "")
             elif m.group(1) == "ok":
