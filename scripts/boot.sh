@@ -6,8 +6,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:-check}
 accel=${QEMU_ACCEL:-tcg}
-boot_timeout=${BOOT_TIMEOUT:-3000}
-test_timeout=${TEST_TIMEOUT:-600}
+# The debug kernel (KASAN, lockdep, page poisoning) runs ~5x slower.
+slow=1
+[ "$CONFIG" = debug ] && slow=4
+boot_timeout=${BOOT_TIMEOUT:-$((2400 * slow))}
+test_timeout=${TEST_TIMEOUT:-$((600 * slow))}
 logs=${LOGS:-$CACHE/logs/$KSM-$CONFIG-$mode-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$logs"
 ln -sfn "$logs" "$CACHE/logs/latest"
@@ -30,4 +33,4 @@ timeout --foreground -k 10 "$boot_timeout" \
 	-kernel "$OUT/arch/x86/boot/bzImage" -initrd "$CACHE/initramfs-$mode.cpio.gz" \
 	-append "$append" -display none -monitor none -no-reboot \
 	-serial "file:$logs/console.log" -serial stdio </dev/null |
-	tr -d '\r' | tee "$logs/runner.log" || true
+	sed -u 's/\r$//' | tee "$logs/runner.log" || true
