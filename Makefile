@@ -4,11 +4,12 @@
 #   make check-debug    the same on the debug config (KASAN, lockdep, DEBUG_VM)
 #   make patches        the series as git format-patch files in out/patches
 #   make patches-check  git am that series onto the pristine base and build it
+#   make checkpatch     checkpatch.pl --strict on every patch of the series
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug setup base source kernel tests patches patches-check clean
+.PHONY: all run check check-debug setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -44,6 +45,9 @@ patches: base
 patches-check: patches
 	@scripts/apply-patches.sh
 	@KSM=patched scripts/build-kernel.sh
+
+checkpatch: patches
+	@scripts/checkpatch.sh
 
 clean:
 	rm -rf .cache/build .cache/src-ours .cache/src-patched .cache/tests .cache/initramfs-* out

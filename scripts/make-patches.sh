@@ -45,7 +45,7 @@ echo "$commits" | while read -r msg files; do
 	done
 	git add -A $files 2>/dev/null || true
 	git diff --cached --quiet && continue
-	git commit -q -F "$TOP/patches/messages/$msg"
+	git commit -q -s -F "$TOP/patches/messages/$msg"
 done
 git format-patch -q -o "$dest" "$base_sha"..HEAD
 ls "$dest"
