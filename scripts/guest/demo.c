@@ -17,6 +17,10 @@
 #define MIB		32
 #define UNIQUE_PCT	10
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(arr)	(sizeof(arr) / sizeof((arr)[0]))
+#endif
+
 static const char *const counters[] = {
 	"pages_shared", "pages_sharing", "pages_unshared", "pages_volatile",
 	"full_scans", "general_profit",
@@ -57,7 +61,7 @@ static void show(const char *when)
 	size_t i;
 
 	printf("%-8s", when);
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		printf(" %s=%ld", counters[i], ksm_read(counters[i]));
 	printf("\n");
 }

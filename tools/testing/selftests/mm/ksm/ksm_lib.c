@@ -112,6 +112,7 @@ static const char * const saved_names[] = {
 	"advisor_mode", "smart_scan", "pages_to_scan", "sleep_millisecs",
 	"use_zero_pages", "merge_across_nodes", "max_page_sharing", "run",
 };
+
 #define NR_SAVED ARRAY_SIZE(saved_names)
 static char saved_vals[NR_SAVED][64];
 static bool saved_ok[NR_SAVED];
@@ -271,9 +272,11 @@ bool ksm_wait_scans(int n, int timeout_s)
 	return true;
 }
 
+#define KSM_COUNTERS_FMT "%s: shared=%ld sharing=%ld unshared=%ld volatile=%ld full_scans=%ld run=%ld\n"
+
 void ksm_print_counters(const char *when)
 {
-	ksft_print_msg("%s: shared=%ld sharing=%ld unshared=%ld volatile=%ld full_scans=%ld run=%ld\n",
+	ksft_print_msg(KSM_COUNTERS_FMT,
 		       when, ksm_get("pages_shared"), ksm_get("pages_sharing"),
 		       ksm_get("pages_unshared"), ksm_get("pages_volatile"),
 		       ksm_get("full_scans"), ksm_get("run"));
@@ -409,10 +412,13 @@ int pagemap_range(pid_t pid, const void *addr, long count, uint64_t *out)
 	return ret;
 }
 
+#define KPAGEFLAGS_FILE	"/proc/kpageflags"
+#define KPAGECOUNT_FILE	"/proc/kpagecount"
+
 uint64_t kpageflags(unsigned long pfn)
 {
 	uint64_t flags = 0;
-	int fd = open("/proc/kpageflags", O_RDONLY);
+	int fd = open(KPAGEFLAGS_FILE, O_RDONLY);
 
 	if (fd < 0)
 		return 0;
@@ -426,7 +432,7 @@ uint64_t kpageflags(unsigned long pfn)
 uint64_t kpagecount(unsigned long pfn)
 {
 	uint64_t count = 0;
-	int fd = open("/proc/kpagecount", O_RDONLY);
+	int fd = open(KPAGECOUNT_FILE, O_RDONLY);
 
 	if (fd < 0)
 		return 0;
@@ -456,7 +462,8 @@ bool kpf_ksm_reliable(void)
 	if (!(flags & (1ULL << 12)))	/* KPF_ANON: flags unusable */
 		ksft_print_msg("/proc/kpageflags unusable: KPF_KSM not checked\n");
 	else if (flags & (1ULL << KPF_KSM_BIT))
-		ksft_print_msg("kpageflags sets KPF_KSM on plain anon pages: KPF_KSM not checked\n");
+		ksft_print_msg("kpageflags sets KPF_KSM on plain anon pages: %s\n",
+			       "KPF_KSM not checked");
 	else
 		reliable = 1;
 	return reliable;
@@ -807,14 +814,14 @@ bool workers_merged(struct worker *w, int nw, long first, long count)
 			goto out;
 		}
 		for (i = 1; i < nw; i++) {
-			if (!(ents[i][p] & PM_PRESENT) ||
-			    (ents[i][p] & PM_PFN_MASK) != pfn) {
-				ksft_print_msg("page %ld: worker %d pfn %#llx != worker 0 pfn %#lx\n",
-					       first + p, i,
-					       (unsigned long long)(ents[i][p] & PM_PFN_MASK),
-					       pfn);
-				goto out;
-			}
+			if ((ents[i][p] & PM_PRESENT) &&
+			    (ents[i][p] & PM_PFN_MASK) == pfn)
+				continue;
+			ksft_print_msg("page %ld: worker %d pfn %#llx != worker 0 pfn %#lx\n",
+				       first + p, i,
+				       (unsigned long long)(ents[i][p] & PM_PFN_MASK),
+				       pfn);
+			goto out;
 		}
 	}
 	ok = true;

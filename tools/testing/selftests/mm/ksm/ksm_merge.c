@@ -52,7 +52,8 @@ static void teardown(void)
 {
 	workers_stop(w, NW);
 	if (!ksm_wait_counters(0, 0, KSM_WAIT_SECS))
-		ksft_print_msg("counters did not return to 0 after teardown\n");
+		ksft_print_msg("counters did not return to 0 after %s\n",
+			       __func__);
 }
 
 static void test_merge(void)
@@ -105,7 +106,8 @@ static void test_cow(void)
 		worker_op(&w[0], W_SET, i, BASE + 0x40000 + i, 0);
 	cow1 = vmstat_get("cow_ksm");
 	if (cow0 < 0) {
-		ksft_test_result_skip("cow: cow_ksm counts copies (no cow_ksm in /proc/vmstat: CONFIG_VM_EVENT_COUNTERS off?)\n");
+		ksft_test_result_skip("cow: cow_ksm counts copies (%s)\n",
+				      "no cow_ksm in /proc/vmstat: CONFIG_VM_EVENT_COUNTERS off?");
 	} else {
 		ksft_print_msg("cow_ksm +%ld for %ld writes\n", cow1 - cow0, k);
 		ksft_test_result(cow1 - cow0 >= k, "cow: cow_ksm counts copies\n");

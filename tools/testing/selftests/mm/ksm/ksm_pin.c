@@ -45,6 +45,7 @@ struct pin_longterm_test {
 	__u64 size;
 	__u32 flags;
 };
+
 #define PIN_LONGTERM_TEST_START		_IOW('g', 7, struct pin_longterm_test)
 #define PIN_LONGTERM_TEST_STOP		_IO('g', 8)
 #define PIN_LONGTERM_TEST_READ		_IOW('g', 9, __u64)
@@ -68,14 +69,15 @@ static bool p_state(bool merged)
 		unsigned long mine = page_pfn(0, p.buf + i * page_size);
 		unsigned long theirs = page_pfn(w[0].pid, (char *)a + i * page_size);
 		int ksm = page_ksm_flag(0, p.buf + i * page_size);
+		bool bad = !mine || (merged && (mine != theirs || ksm == 0)) ||
+			   (!merged && (mine == theirs || ksm == 1));
 
-		if (!mine || (merged && (mine != theirs || ksm == 0)) ||
-		    (!merged && (mine == theirs || ksm == 1))) {
-			ksft_print_msg("P page %ld: pfn %#lx ksm %d, worker pfn %#lx, expected %s\n",
-				       i, mine, ksm, theirs,
-				       merged ? "merged" : "private");
-			return false;
-		}
+		if (!bad)
+			continue;
+		ksft_print_msg("P page %ld: pfn %#lx ksm %d, worker pfn %#lx, expected %s\n",
+			       i, mine, ksm, theirs,
+			       merged ? "merged" : "private");
+		return false;
 	}
 	return true;
 }
@@ -163,7 +165,8 @@ static void test_gup(void)
 	int fd = open(GUP_TEST_FILE, O_RDWR);
 
 	if (fd < 0) {
-		ksft_test_result_skip("gup: longterm-pinned pages are not merged (no " GUP_TEST_FILE ")\n");
+		ksft_test_result_skip("gup: longterm-pinned pages are not merged (%s)\n",
+				      "no " GUP_TEST_FILE);
 		ksft_test_result_skip("gup: pinned pages keep content and pfn\n");
 		ksft_test_result_skip("gup: pages merge after unpin\n");
 		ksft_test_result_skip("gup: read-only pin of merged pages unshares them\n");
@@ -228,7 +231,8 @@ static void test_io_uring(void)
 	fd = syscall(__NR_io_uring_setup, 4, &params);
 	if (fd < 0) {
 		ksft_print_msg("io_uring_setup: %s\n", strerror(errno));
-		ksft_test_result_skip("io_uring: fixed buffer pages are not merged (no io_uring)\n");
+		ksft_test_result_skip("io_uring: fixed buffer pages are not merged (%s)\n",
+				      "no io_uring");
 		ksft_test_result_skip("io_uring: pages merge after unregister\n");
 		return;
 	}
@@ -264,7 +268,8 @@ static void test_odirect(void)
 		ksft_print_msg(ZRAM_DEV ": %s, size %llu\n",
 			       fd < 0 ? strerror(errno) : "ok",
 			       (unsigned long long)size);
-		ksft_test_result_skip("odirect: write from merged pages stores right data (no usable " ZRAM_DEV ")\n");
+		ksft_test_result_skip("odirect: write from merged pages stores right data (%s)\n",
+				      "no usable " ZRAM_DEV);
 		ksft_test_result_skip("odirect: merged again after write\n");
 		ksft_test_result_skip("odirect: read into merged pages breaks COW only there\n");
 		ksft_test_result_skip("odirect: sharers stay merged after read\n");

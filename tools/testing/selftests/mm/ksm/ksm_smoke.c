@@ -31,6 +31,7 @@ static const char * const files[] = {
 	"pages_sharing", "pages_unshared", "pages_volatile", "full_scans",
 	"pages_scanned", "general_profit",
 };
+
 #define NR_FILES ARRAY_SIZE(files)
 
 #define NR_PAIRS 32
@@ -65,6 +66,8 @@ static void test_files(void)
 	}
 }
 
+#define DEFAULTS_FMT "run %ld pages_to_scan %ld sleep_millisecs %ld merge_across_nodes %ld full_scans %ld\n"
+
 static void test_defaults(void)
 {
 	long run = ksm_get("run"), pts = ksm_get("pages_to_scan");
@@ -79,8 +82,7 @@ static void test_defaults(void)
 	 * Other test suites may have run KSM before us in this boot: only
 	 * if it never completed a scan must run still read its default 0.
 	 */
-	ksft_print_msg("run %ld pages_to_scan %ld sleep_millisecs %ld merge_across_nodes %ld full_scans %ld\n",
-		       run, pts, slp, man, scans);
+	ksft_print_msg(DEFAULTS_FMT, run, pts, slp, man, scans);
 	if (scans == 0)
 		ksft_test_result(run == 0, "run default\n");
 	else

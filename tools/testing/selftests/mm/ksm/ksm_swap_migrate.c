@@ -41,8 +41,12 @@
 #define NPAGES	256
 #define BASE	0x30000
 
-#define MPOL_MF_STRICT		(1 << 0)
-#define MPOL_MF_MOVE_ALL	(1 << 2)
+#ifndef BIT
+#define BIT(nr)			(1UL << (nr))
+#endif
+
+#define MPOL_MF_STRICT		BIT(0)
+#define MPOL_MF_MOVE_ALL	BIT(2)
 
 static int file_write(const char *path, const char *val)
 {
@@ -316,16 +320,18 @@ static bool all_on_node(struct worker *w, int nw, int node, bool verbose)
 			return false;
 		}
 		for (i = 0; i < NPAGES; i++) {
-			if (status[i] != node) {
-				if (verbose)
-					ksft_print_msg("worker %d page %ld on node %d, expected %d\n",
-						       j, i, status[i], node);
-				return false;
-			}
+			if (status[i] == node)
+				continue;
+			if (verbose)
+				ksft_print_msg("worker %d page %ld on node %d, expected %d\n",
+					       j, i, status[i], node);
+			return false;
 		}
 	}
 	return true;
 }
+
+#define MBIND_TEST "migrate: mbind MPOL_MF_MOVE_ALL moves KSM pages to node 0\n"
 
 static void test_migrate(void)
 {
@@ -340,7 +346,7 @@ static void test_migrate(void)
 		ksft_test_result_skip("migrate: initial merge (fewer than 2 NUMA nodes)\n");
 		ksft_test_result_skip("migrate: move_pages moves KSM pages to node 1\n");
 		ksft_test_result_skip("migrate: intact and merged after move_pages\n");
-		ksft_test_result_skip("migrate: mbind MPOL_MF_MOVE_ALL moves KSM pages to node 0\n");
+		ksft_test_result_skip(MBIND_TEST);
 		ksft_test_result_skip("migrate: intact and merged after mbind\n");
 		return;
 	}
@@ -393,7 +399,7 @@ static void test_migrate(void)
 		ksft_print_msg("mbind: %s\n", strerror(-ret));
 	ksft_print_msg("mbind: %d attempt(s)\n", try + 1);
 	ksft_test_result(!ret && all_on_node(w, 3, 0, true),
-			 "migrate: mbind MPOL_MF_MOVE_ALL moves KSM pages to node 0\n");
+			 MBIND_TEST);
 	ok = workers_check(w, 3) && workers_merged(w, 3, 0, NPAGES) &&
 	     ksm_wait_scans(2, KSM_WAIT_SECS) &&
 	     ksm_wait_counters(NPAGES, 2 * NPAGES, KSM_WAIT_SECS) &&
@@ -489,7 +495,8 @@ static void test_offline(void)
 
 	nb = find_movable_blocks(blocks, MAX_BLOCKS);
 	if (!nb || file_read(MEMDIR "/block_size_bytes", buf, sizeof(buf))) {
-		ksft_test_result_skip("offline: KSM pages merged on the movable node (no online movable memory block)\n");
+		ksft_test_result_skip("offline: KSM pages merged on the movable node (%s)\n",
+				      "no online movable memory block");
 		ksft_test_result_skip("offline: KSM pages in a movable block\n");
 		ksft_test_result_skip("offline: block holding KSM pages offlined\n");
 		ksft_test_result_skip("offline: content intact, merged, moved out\n");

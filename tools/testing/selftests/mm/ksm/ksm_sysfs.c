@@ -29,6 +29,7 @@ static const char * const knobs[] = {
 	"use_zero_pages", "max_page_sharing",
 	"stable_node_chains_prune_millisecs", "smart_scan", "advisor_mode",
 };
+
 #define NR_KNOBS ARRAY_SIZE(knobs)
 
 struct snap {
@@ -156,7 +157,8 @@ static void test_advisor(void)
 	int ret;
 
 	if (!knob_exists("advisor_mode")) {
-		ksft_test_result_skip("pages_to_scan rejected under scan-time advisor (no advisor_mode)\n");
+		ksft_test_result_skip("pages_to_scan rejected under scan-time advisor (%s)\n",
+				      "no advisor_mode");
 		return;
 	}
 	ret = ksm_write_knob("advisor_mode", "scan-time");
