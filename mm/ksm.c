@@ -1,0 +1,2440 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Kernel Samepage Merging (KSM).
+ *
+ * How it works
+ * ------------
+ * A process registers areas with madvise(MADV_MERGEABLE), or all of its
+ * areas with prctl(PR_SET_MEMORY_MERGE).  Its mm then gets a "client"
+ * record on ksmd's list.  ksmd walks the clients round-robin and, inside
+ * each, the VM_MERGEABLE vmas in address order, looking at every present
+ * anonymous page.  Each page it has looked at is remembered by an "entry"
+ * (struct ksm_entry) kept on a per-client list sorted by address, so that
+ * the walk and the list can be advanced together; entries whose page has
+ * disappeared are dropped as the walk passes them.
+ *
+ * A page is compared against two trees, both ordered by page content
+ * (memcmp):
+ *
+ *  - the stable tree holds one descriptor (struct ksm_shared) per KSM
+ *    page: a write-protected page mapped in place of identical pages.
+ *    Its content can never change, so the tree stays sorted.  A match
+ *    here replaces our pte with one pointing at the KSM page.
+ *
+ *  - the unstable tree holds entries for ordinary pages that did not
+ *    change between two visits (a cheap checksum tells).  Their content
+ *    may still change behind our back, so the tree is only a hint: it is
+ *    thrown away after each full scan and any match is re-verified after
+ *    both pages have been write-protected.  A match turns our page into
+ *    a new KSM page (inserted in the stable tree) and maps it in place of
+ *    the other one.
+ *
+ * A KSM folio is marked by folio->mapping pointing at its descriptor with
+ * PAGE_MAPPING_KSM set; the descriptor records the folio's pfn, not a
+ * pointer or a reference.  It finds its folio by checking that the folio
+ * at that pfn still points back: so freed KSM pages are noticed lazily
+ * and their descriptors pruned ("stale").  Migration moves the pfn.  The
+ * descriptor lists the entries mapping it; each such entry holds a
+ * reference on the anon_vma of its vma, through which rmap walks find
+ * every pte mapping the KSM page - including ptes fork() copied into
+ * children that have no entry yet.
+ *
+ * Writing to a KSM page always copies it (do_wp_page).  Unmerging (the
+ * MADV_UNMERGEABLE advice, run=2, prctl off) faults in such copies with
+ * FAULT_FLAG_UNSHARE.
+ *
+ * Locking
+ * -------
+ *  ksm_lock (mutex): the trees, descriptors, entries and all counters
+ *	except the zero page ones, the scan cursor, and knobs that depend on
+ *	the trees.  ksmd holds it for a batch of pages; run=2 for its whole
+ *	unmerge; memory hot-remove from MEM_GOING_OFFLINE until done.  It is
+ *	never taken while holding an mmap_lock (ksm_exit only trylocks).
+ *	Order: ksm_lock -> mmap_lock (read, one mm at a time) -> folio lock
+ *	-> anon_vma lock / page table lock.
+ *  ksm_clients_lock (spinlock): the client list and hash, and which client
+ *	the cursor is on; lets ksm_exit() find out whether it may free the
+ *	client itself or must leave it to ksmd.
+ *  folio lock of a KSM page: held whenever entries are added to or removed
+ *	from its descriptor, because rmap walks read that list under the
+ *	folio lock alone.  A stale descriptor has no folio and no walker.
+ *  mmap_lock: ksmd takes it for read around every access to a client's
+ *	page tables and checks, under it, that the mm is still alive
+ *	(mm_users != 0); the client holds an mm_count reference, so the
+ *	mm_struct itself never goes away under us.  An exiting mm is
+ *	released by ksm_exit() when that is cheap, otherwise by ksmd.
+ */
+
+#include <linux/freezer.h>
+#include <linux/hashtable.h>
+#include <linux/highmem.h>
+#include <linux/huge_mm.h>
+#include <linux/kthread.h>
+#include <linux/ksm.h>
+#include <linux/memcontrol.h>
+#include <linux/memory.h>
+#include <linux/mman.h>
+#include <linux/mmu_notifier.h>
+#include <linux/oom.h>
+#include <linux/pagewalk.h>
+#include <linux/rbtree.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/secretmem.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/xxhash.h>
+
+#include <asm/tlbflush.h>
+#include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/ksm.h>
+
+/* ------------------------------------------------------------------ */
+/* Data structures                                                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct ksm_client - an mm registered with KSM
+ * @link: on ksm_clients, the order ksmd visits them in
+ * @hnode: in ksm_client_hash, keyed by @mm
+ * @mm: the mm, pinned by an mm_count reference (mmgrab)
+ * @entries: entries for the pages scanned in @mm, ascending address
+ */
+struct ksm_client {
+	struct list_head link;
+	struct hlist_node hnode;
+	struct mm_struct *mm;
+	struct ksm_entry *entries;
+};
+
+/*
+ * Low bits of ksm_entry.addr_flags; the address itself is page aligned.
+ * E_ROUND is the parity of the scan round in which the entry was put into
+ * the unstable tree: that tree is simply forgotten at the end of a round,
+ * and an entry still flagged from the previous round is not in it.
+ */
+#define E_UNSTABLE	BIT(0)	/* in the unstable tree */
+#define E_STABLE	BIT(1)	/* listed by a stable descriptor */
+#define E_ROUND		BIT(2)
+#define E_AGE_SHIFT	3	/* smart scan: visits without merging */
+#define E_AGE_MASK	(7UL << E_AGE_SHIFT)
+#define E_SKIP_SHIFT	6	/* smart scan: visits left to skip */
+#define E_SKIP_MASK	(7UL << E_SKIP_SHIFT)
+
+/**
+ * struct ksm_entry - what KSM remembers about one scanned page
+ * @next: the client's next entry (higher address)
+ * @client: the client whose mm maps the page
+ * @addr_flags: page address and E_* flags
+ * @rb: node in the unstable tree (E_UNSTABLE)
+ * @csum: checksum of the page when last seen (when not E_STABLE)
+ * @tree_nid: which unstable tree the entry is in (E_UNSTABLE)
+ * @shared: the stable descriptor this entry is listed by (E_STABLE)
+ * @sibling: in @shared's list of entries
+ * @anon_vma: anon_vma of the vma at the time of merging, referenced:
+ *	the way rmap walks find the ptes mapping the KSM page
+ *
+ * 56 bytes on 64-bit.  Everything is reached through small accessors so
+ * that a more compact encoding can replace this one.
+ */
+struct ksm_entry {
+	struct ksm_entry *next;
+	struct ksm_client *client;
+	unsigned long addr_flags;
+	union {
+		struct {
+			struct rb_node rb;
+			u32 csum;
+			u16 tree_nid;
+		};
+		struct {
+			struct ksm_shared *shared;
+			struct hlist_node sibling;
+			struct anon_vma *anon_vma;
+		};
+	};
+};
+
+/**
+ * struct ksm_shared - descriptor of one KSM page
+ * @rb: node in the stable tree (the head of a chain)
+ * @head: the chain head this duplicate hangs on (a duplicate)
+ * @dups: a head's list of duplicates, or a duplicate's link in it
+ * @entries: the entries known to map the page
+ * @pfn: where the KSM folio is; only trusted if the folio points back
+ * @nr_entries: length of @entries, limited by max_page_sharing
+ * @nid: NUMA node of the tree this descriptor is in
+ * @is_dup: a duplicate, not in the tree itself
+ *
+ * KSM pages of equal content form a chain: once a KSM page is shared
+ * max_page_sharing times, another one with the same content is made,
+ * a duplicate hanging off the descriptor that sits in the tree.
+ */
+struct ksm_shared {
+	union {
+		struct rb_node rb;
+		struct ksm_shared *head;
+	};
+	struct list_head dups;
+	struct hlist_head entries;
+	unsigned long pfn;
+	unsigned int nr_entries;
+	u16 nid;
+	bool is_dup;
+};
+
+/* Where ksmd is in its walk over all clients. */
+struct ksm_cursor {
+	struct ksm_client *client;	/* NULL: a new round starts */
+	unsigned long addr;		/* next address to look at */
+	struct ksm_entry **link;	/* where the entry for addr belongs */
+	unsigned int round;		/* parity matches E_ROUND */
+};
+
+#define KSM_RUN_STOP	0
+#define KSM_RUN_MERGE	1
+#define KSM_RUN_UNMERGE	2
+
+static DEFINE_MUTEX(ksm_lock);
+static DEFINE_SPINLOCK(ksm_clients_lock);
+static LIST_HEAD(ksm_clients);
+static DEFINE_HASHTABLE(ksm_client_hash, 10);
+static struct ksm_cursor ksm_cursor;
+
+static struct rb_root ksm_stable_root[MAX_NUMNODES];
+static struct rb_root ksm_unstable_root[MAX_NUMNODES];
+
+static struct kmem_cache *ksm_client_cache;
+static struct kmem_cache *ksm_entry_cache;
+static struct kmem_cache *ksm_shared_cache;
+
+static struct task_struct *ksmd_task;
+static DECLARE_WAIT_QUEUE_HEAD(ksmd_wait);
+
+/* Knobs (sysfs) */
+static unsigned int ksm_run = KSM_RUN_STOP;
+static unsigned int ksm_pages_to_scan = 100;
+static unsigned int ksm_sleep_ms = 20;
+static unsigned int ksm_use_zero_pages;
+static unsigned int ksm_smart_scan = 1;
+static unsigned int ksm_merge_across_nodes = 1;
+static unsigned int ksm_max_page_sharing = 256;
+static unsigned int ksm_chains_prune_ms = 2000;
+
+/*
+ * The scan-time advisor: instead of a fixed pages_to_scan, aim at one full
+ * scan every advisor_target_scan_time seconds, within advisor_max_cpu
+ * percent of a CPU, recomputed at the end of every round.
+ */
+enum ksm_advisor_mode {
+	KSM_ADVISOR_NONE,
+	KSM_ADVISOR_SCAN_TIME,
+};
+
+static enum ksm_advisor_mode ksm_advisor;
+static unsigned int ksm_advisor_max_cpu = 70;
+static unsigned int ksm_advisor_target_scan_time = 200;	/* seconds */
+static unsigned int ksm_advisor_min_pages = 500;
+static unsigned int ksm_advisor_max_pages = 30000;
+static unsigned int ksm_advisor_saved_pages;	/* pages_to_scan before */
+static ktime_t ksm_round_start;
+static u64 ksm_round_start_cpu;		/* ksmd's runtime at round start */
+static unsigned long ksm_round_start_scanned;	/* pages_scanned then */
+
+/* Statistics (under ksm_lock, read racily) */
+static unsigned long ksm_pages_shared;	/* descriptors with entries */
+static unsigned long ksm_pages_sharing;	/* further entries on them */
+static unsigned long ksm_pages_unshared;	/* entries in unstable tree */
+static unsigned long ksm_entries_total;
+static unsigned long ksm_full_scans;
+static unsigned long ksm_pages_scanned;
+static unsigned long ksm_pages_skipped;
+static unsigned long ksm_chains;		/* heads with duplicates */
+static unsigned long ksm_chained;	/* KSM pages in such chains */
+
+atomic_long_t ksm_zero_pages_mapped = ATOMIC_LONG_INIT(0);
+
+/* Checksum of a page full of zeroes, for use_zero_pages. */
+static u32 ksm_zero_csum __read_mostly;
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+static inline unsigned long entry_addr(const struct ksm_entry *e)
+{
+	return e->addr_flags & PAGE_MASK;
+}
+
+static inline struct mm_struct *entry_mm(const struct ksm_entry *e)
+{
+	return e->client->mm;
+}
+
+static inline bool entry_is_stable(const struct ksm_entry *e)
+{
+	return e->addr_flags & E_STABLE;
+}
+
+static inline bool entry_is_unstable(const struct ksm_entry *e)
+{
+	return e->addr_flags & E_UNSTABLE;
+}
+
+/* An mm whose last user is gone: its page tables are being torn down. */
+static inline bool mm_is_exiting(struct mm_struct *mm)
+{
+	return atomic_read(&mm->mm_users) == 0;
+}
+
+static inline struct ksm_shared *folio_shared(struct folio *folio)
+{
+	if (!folio_test_ksm(folio))
+		return NULL;
+	return (void *)((unsigned long)READ_ONCE(folio->mapping) &
+			~PAGE_MAPPING_FLAGS);
+}
+
+static inline void *shared_mapping(struct ksm_shared *sh)
+{
+	return (void *)((unsigned long)sh | PAGE_MAPPING_KSM);
+}
+
+static inline int tree_nid(int nid)
+{
+	return ksm_merge_across_nodes ? 0 : nid;
+}
+
+static u32 page_csum(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u32 csum = xxhash(addr, PAGE_SIZE, 0);
+
+	kunmap_local(addr);
+	return csum;
+}
+
+static int page_cmp(struct page *a, struct page *b)
+{
+	void *pa = kmap_local_page(a);
+	void *pb = kmap_local_page(b);
+	int ret = memcmp(pa, pb, PAGE_SIZE);
+
+	kunmap_local(pb);
+	kunmap_local(pa);
+	return ret;
+}
+
+/*
+ * Can KSM work on this vma, were its flags @flags?  The one place for
+ * that policy.
+ */
+static bool vma_ksm_compatible(struct vm_area_struct *vma, unsigned long flags)
+{
+	if (flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO |
+			     VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP |
+			     VM_DROPPABLE))
+		return false;
+	if (vma_is_dax(vma))
+		return false;
+	if (vma_is_secretmem(vma))
+		return false;
+#ifdef VM_SAO
+	if (flags & VM_SAO)
+		return false;
+#endif
+#ifdef VM_SPARC_ADI
+	if (flags & VM_SPARC_ADI)
+		return false;
+#endif
+	return true;
+}
+
+/* The vma an entry's page lives in, if KSM may still touch it. */
+static struct vm_area_struct *entry_vma(struct ksm_entry *e)
+{
+	struct mm_struct *mm = entry_mm(e);
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	if (mm_is_exiting(mm))
+		return NULL;
+	vma = vma_lookup(mm, entry_addr(e));
+	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+		return NULL;
+	return vma;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stable descriptors                                                   */
+/* ------------------------------------------------------------------ */
+
+static void entry_unlink_shared(struct ksm_entry *e)
+{
+	struct ksm_shared *sh = e->shared;
+
+	hlist_del(&e->sibling);
+	sh->nr_entries--;
+	if (hlist_empty(&sh->entries))
+		ksm_pages_shared--;
+	else
+		ksm_pages_sharing--;
+	entry_mm(e)->ksm_merging_pages--;
+	put_anon_vma(e->anon_vma);
+	e->addr_flags &= ~E_STABLE;
+	e->csum = 0;
+}
+
+/* Caller holds the KSM folio lock (or the descriptor is stale). */
+static void entry_link_shared(struct ksm_entry *e, struct ksm_shared *sh,
+			      struct anon_vma *anon_vma)
+{
+	if (hlist_empty(&sh->entries))
+		ksm_pages_shared++;
+	else
+		ksm_pages_sharing++;
+	get_anon_vma(anon_vma);
+	e->shared = sh;
+	e->anon_vma = anon_vma;
+	hlist_add_head(&e->sibling, &sh->entries);
+	sh->nr_entries++;
+	e->addr_flags |= E_STABLE;
+	e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
+	entry_mm(e)->ksm_merging_pages++;
+}
+
+/* Hang the duplicate @dup on the chain of @head. */
+static void chain_add(struct ksm_shared *head, struct ksm_shared *dup)
+{
+	if (list_empty(&head->dups)) {
+		ksm_chains++;
+		ksm_chained++;		/* the head itself */
+	}
+	ksm_chained++;
+	dup->is_dup = true;
+	dup->head = head;
+	list_add_tail(&dup->dups, &head->dups);
+}
+
+/*
+ * Take a descriptor out of the stable tree or its chain.  A head that has
+ * duplicates hands its place in the tree to the first of them.
+ */
+static void chain_remove(struct ksm_shared *sh)
+{
+	struct rb_root *root = &ksm_stable_root[sh->nid];
+	struct ksm_shared *head = sh->is_dup ? sh->head : sh;
+	struct ksm_shared *heir, *d;
+
+	if (!list_empty(&head->dups)) {
+		ksm_chained--;
+		if (list_is_singular(&head->dups)) {
+			ksm_chains--;
+			ksm_chained--;
+		}
+	}
+	if (sh->is_dup) {
+		list_del(&sh->dups);
+		return;
+	}
+	if (list_empty(&sh->dups)) {
+		rb_erase(&sh->rb, root);
+		return;
+	}
+	heir = list_first_entry(&sh->dups, struct ksm_shared, dups);
+	list_del_init(&heir->dups);
+	list_splice_init(&sh->dups, &heir->dups);
+	list_for_each_entry(d, &heir->dups, dups)
+		d->head = heir;
+	heir->is_dup = false;
+	rb_replace_node(&sh->rb, &heir->rb, root);
+}
+
+/* The KSM folio is gone: forget its descriptor and detach its entries. */
+static void shared_prune(struct ksm_shared *sh)
+{
+	struct ksm_entry *e;
+	struct hlist_node *tmp;
+
+	trace_ksm_remove_ksm_page(sh->pfn);
+	hlist_for_each_entry_safe(e, tmp, &sh->entries, sibling)
+		entry_unlink_shared(e);
+	chain_remove(sh);
+	kmem_cache_free(ksm_shared_cache, sh);
+}
+
+/*
+ * Find the KSM folio of a descriptor and take a reference on it (and its
+ * lock if @lock).  Returns NULL, having pruned the descriptor, if the
+ * folio no longer points back at it.  A folio migrated meanwhile is
+ * followed to its new pfn.
+ */
+static struct folio *shared_get_folio(struct ksm_shared *sh, bool lock)
+{
+	void *want = shared_mapping(sh);
+	struct folio *folio;
+	unsigned long pfn;
+
+	lockdep_assert_held(&ksm_lock);
+retry:
+	pfn = READ_ONCE(sh->pfn);
+	folio = pfn_folio(pfn);
+	if (READ_ONCE(folio->mapping) != want)
+		goto changed;
+	if (!folio_try_get(folio)) {
+		/* Being freed, or frozen for swap cache removal: wait. */
+		if (READ_ONCE(folio->mapping) == want &&
+		    READ_ONCE(sh->pfn) == pfn) {
+			cond_resched();
+			goto retry;
+		}
+		goto changed;
+	}
+	if (READ_ONCE(folio->mapping) != want || READ_ONCE(sh->pfn) != pfn) {
+		folio_put(folio);
+		goto changed;
+	}
+	if (lock) {
+		folio_lock(folio);
+		if (folio->mapping != want || READ_ONCE(sh->pfn) != pfn) {
+			folio_unlock(folio);
+			folio_put(folio);
+			goto changed;
+		}
+	}
+	return folio;
+
+changed:
+	/* Pairs with the ordering in folio_migrate_ksm(). */
+	smp_rmb();
+	if (READ_ONCE(sh->pfn) != pfn)
+		goto retry;
+	shared_prune(sh);
+	return NULL;
+}
+
+/*
+ * Of a chain whose head has the content wanted, the KSM folio that can
+ * take one more sharer: referenced, or NULL if all are full.  Sets
+ * *@retry if a stale duplicate had to be pruned on the way.
+ */
+static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
+				bool *retry)
+{
+	unsigned int limit = READ_ONCE(ksm_max_page_sharing);
+	struct ksm_shared *d;
+	struct folio *kfolio;
+
+	if (head->nr_entries < limit)
+		return hfolio;
+	folio_put(hfolio);
+	list_for_each_entry(d, &head->dups, dups) {
+		if (d->nr_entries >= limit)
+			continue;
+		kfolio = shared_get_folio(d, false);
+		if (!kfolio)
+			*retry = true;	/* @d was pruned: the list changed */
+		return kfolio;
+	}
+	return NULL;
+}
+
+/*
+ * Look up a KSM page with the content of @page that may be shared once
+ * more; referenced if found.
+ */
+static struct folio *stable_find(struct page *page, int nid)
+{
+	struct rb_root *root = &ksm_stable_root[nid];
+	struct rb_node *node;
+	struct folio *kfolio;
+	bool retry;
+
+again:
+	retry = false;
+	node = root->rb_node;
+	while (node) {
+		struct ksm_shared *sh = rb_entry(node, struct ksm_shared, rb);
+		int cmp;
+
+		kfolio = shared_get_folio(sh, false);
+		if (!kfolio)
+			goto again;
+		cmp = page_cmp(page, &kfolio->page);
+		if (!cmp) {
+			kfolio = chain_pick(sh, kfolio, &retry);
+			if (retry)
+				goto again;
+			return kfolio;
+		}
+		folio_put(kfolio);
+		node = cmp < 0 ? node->rb_left : node->rb_right;
+		cond_resched();
+	}
+	return NULL;
+}
+
+/*
+ * Insert a new descriptor for @kpage: into the tree, or as a duplicate on
+ * the chain of a KSM page with the same content (all full, then).
+ */
+static void stable_insert(struct ksm_shared *sh, struct page *kpage)
+{
+	struct rb_root *root = &ksm_stable_root[sh->nid];
+	struct rb_node **link, *parent;
+
+again:
+	link = &root->rb_node;
+	parent = NULL;
+	while (*link) {
+		struct ksm_shared *other = rb_entry(*link, struct ksm_shared, rb);
+		struct folio *kfolio = shared_get_folio(other, false);
+		int cmp;
+
+		if (!kfolio)
+			goto again;
+		cmp = page_cmp(kpage, &kfolio->page);
+		folio_put(kfolio);
+		if (!cmp) {
+			chain_add(other, sh);
+			return;
+		}
+		parent = *link;
+		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
+	}
+	rb_link_node(&sh->rb, parent, link);
+	rb_insert_color(&sh->rb, root);
+}
+
+/*
+ * Call @fn on every descriptor of the stable trees.  @fn may prune the
+ * descriptor it is given (a head's duplicates are visited first, so a
+ * head handing its place to one has nothing left to visit there).
+ */
+static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
+			    void *arg)
+{
+	struct ksm_shared *sh, *d, *tmp;
+	struct rb_node *node, *next;
+	int nid;
+
+	for (nid = 0; nid < MAX_NUMNODES; nid++) {
+		for (node = rb_first(&ksm_stable_root[nid]); node; node = next) {
+			next = rb_next(node);
+			sh = rb_entry(node, struct ksm_shared, rb);
+			list_for_each_entry_safe(d, tmp, &sh->dups, dups)
+				fn(d, arg);
+			fn(sh, arg);
+			cond_resched();
+		}
+	}
+}
+
+static void shared_check_stale(struct ksm_shared *sh, void *unused)
+{
+	struct folio *kfolio = shared_get_folio(sh, false);
+
+	if (kfolio)
+		folio_put(kfolio);
+}
+
+/* Drop descriptors whose KSM page has been freed. */
+static void stable_prune_stale(void)
+{
+	stable_for_each(shared_check_stale, NULL);
+}
+
+/* Take an entry off its descriptor's list, with the KSM folio locked. */
+static void entry_leave_stable(struct ksm_entry *e)
+{
+	struct folio *kfolio = shared_get_folio(e->shared, true);
+
+	/* A stale descriptor was pruned, which detached @e already. */
+	if (!kfolio)
+		return;
+	entry_unlink_shared(e);
+	folio_unlock(kfolio);
+	folio_put(kfolio);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unstable tree                                                        */
+/* ------------------------------------------------------------------ */
+
+static void entry_leave_unstable(struct ksm_entry *e)
+{
+	bool this_round = !!(e->addr_flags & E_ROUND) == (ksm_cursor.round & 1);
+
+	/* An entry flagged in the previous round sits in a forgotten tree. */
+	if (this_round)
+		rb_erase(&e->rb, &ksm_unstable_root[e->tree_nid]);
+	e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
+	ksm_pages_unshared--;
+}
+
+static void entry_leave_trees(struct ksm_entry *e)
+{
+	if (entry_is_stable(e))
+		entry_leave_stable(e);
+	else if (entry_is_unstable(e))
+		entry_leave_unstable(e);
+}
+
+/* End of a round: the unstable trees are forgotten, entries clear lazily. */
+static void unstable_forget(void)
+{
+	int nid;
+
+	for (nid = 0; nid < MAX_NUMNODES; nid++)
+		ksm_unstable_root[nid] = RB_ROOT;
+	ksm_cursor.round++;
+}
+
+/* Empty the unstable trees at once, clearing the entries in them. */
+static void unstable_clear(void)
+{
+	struct ksm_entry *e, *tmp;
+	int nid;
+
+	for (nid = 0; nid < MAX_NUMNODES; nid++) {
+		rbtree_postorder_for_each_entry_safe(e, tmp,
+						     &ksm_unstable_root[nid], rb) {
+			e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
+			ksm_pages_unshared--;
+		}
+		ksm_unstable_root[nid] = RB_ROOT;
+	}
+}
+
+/* The page an unstable entry stands for, referenced, if still a candidate. */
+static struct page *entry_get_page(struct ksm_entry *e)
+{
+	struct mm_struct *mm = entry_mm(e);
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
+	struct folio_walk fw;
+	struct folio *folio;
+
+	mmap_read_lock(mm);
+	vma = entry_vma(e);
+	if (!vma)
+		goto out;
+	folio = folio_walk_start(&fw, vma, entry_addr(e), 0);
+	if (folio) {
+		if (folio_test_anon(folio) && !folio_test_ksm(folio)) {
+			page = fw.page;
+			folio_get(folio);
+		}
+		folio_walk_end(&fw, vma);
+	}
+out:
+	mmap_read_unlock(mm);
+	return page;
+}
+
+/*
+ * Look for a page with the content of @page in the unstable tree, and
+ * insert @e there if none is found.  Returns the matching entry, with its
+ * page referenced in *@peer_page, or NULL.
+ */
+static struct ksm_entry *unstable_find_or_insert(struct ksm_entry *e,
+						 struct page *page, int nid,
+						 struct page **peer_page)
+{
+	struct rb_root *root = &ksm_unstable_root[nid];
+	struct rb_node **link, *parent;
+
+again:
+	link = &root->rb_node;
+	parent = NULL;
+	while (*link) {
+		struct ksm_entry *other = rb_entry(*link, struct ksm_entry, rb);
+		struct page *opage;
+		int cmp;
+
+		cond_resched();
+		opage = entry_get_page(other);
+		if (!opage) {
+			/* Gone, or not a candidate any more. */
+			entry_leave_unstable(other);
+			goto again;
+		}
+		if (opage == page) {
+			/* The very same page, seen through a fork. */
+			put_page(opage);
+			return NULL;
+		}
+		cmp = page_cmp(page, opage);
+		if (!cmp) {
+			*peer_page = opage;
+			return other;
+		}
+		put_page(opage);
+		parent = *link;
+		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
+	}
+	rb_link_node(&e->rb, parent, link);
+	rb_insert_color(&e->rb, root);
+	e->tree_nid = nid;
+	e->addr_flags |= E_UNSTABLE;
+	if (ksm_cursor.round & 1)
+		e->addr_flags |= E_ROUND;
+	ksm_pages_unshared++;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Page table work                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Write-protect the pte mapping @folio (small, locked) at @addr.  Refuse
+ * if anybody but the page tables and us holds a reference: a GUP pin or
+ * O_DIRECT might still write to the page after we compared it.  On
+ * success *@orig is the resulting pte.
+ */
+static int wrprotect_pte(struct vm_area_struct *vma, struct folio *folio,
+			 unsigned long addr, pte_t *orig)
+{
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr, 0);
+	struct page *page = folio_page(folio, 0);
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	int err = -EFAULT;
+	pte_t entry;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				addr + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	if (!page_vma_mapped_walk(&pvmw))
+		goto out;
+	if (WARN_ONCE(!pvmw.pte, "ksm: pmd-mapped small folio"))
+		goto unlock;
+	entry = ptep_get(pvmw.pte);
+	if (!pte_present(entry))
+		goto unlock;
+	if (pte_write(entry) || pte_dirty(entry) || PageAnonExclusive(page) ||
+	    mm_tlb_flush_pending(mm)) {
+		bool exclusive = PageAnonExclusive(page);
+		int swapped = folio_test_swapcache(folio);
+
+		flush_cache_page(vma, addr, pte_pfn(entry));
+		/* Once the pte is clear, GUP-fast cannot take new references. */
+		entry = ptep_clear_flush(vma, addr, pvmw.pte);
+		if (folio_mapcount(folio) + 1 + swapped !=
+		    folio_ref_count(folio)) {
+			set_pte_at(mm, addr, pvmw.pte, entry);
+			goto unlock;
+		}
+		if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
+			set_pte_at(mm, addr, pvmw.pte, entry);
+			goto unlock;
+		}
+		if (pte_dirty(entry))
+			folio_mark_dirty(folio);
+		entry = pte_mkclean(pte_wrprotect(entry));
+		set_pte_at(mm, addr, pvmw.pte, entry);
+	}
+	*orig = entry;
+	err = 0;
+unlock:
+	page_vma_mapped_walk_done(&pvmw);
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return err;
+}
+
+/*
+ * Map @kpage (NULL: the shared zero page) at @addr in place of @page,
+ * whose folio is locked, provided the pte is still @orig.
+ */
+static int replace_pte(struct vm_area_struct *vma, unsigned long addr,
+		       struct page *page, struct page *kpage, pte_t orig)
+{
+	struct folio *folio = page_folio(page);
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	pte_t *ptep, newpte;
+	int err = -EFAULT;
+	spinlock_t *ptl;	/* page table lock */
+	pmd_t *pmd;
+
+	pmd = mm_find_pmd(mm, addr);
+	if (!pmd)
+		return err;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				addr + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		goto out;
+	if (!pte_same(ptep_get(ptep), orig)) {
+		pte_unmap_unlock(ptep, ptl);
+		goto out;
+	}
+	if (kpage) {
+		struct folio *kfolio = page_folio(kpage);
+
+		folio_get(kfolio);
+		folio_add_anon_rmap_pte(kfolio, kpage, vma, addr, RMAP_NONE);
+		newpte = mk_pte(kpage, vma->vm_page_prot);
+	} else {
+		/* The dirty bit tells this zero page mapping is ours. */
+		newpte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
+		newpte = pte_mkdirty(pte_mkspecial(newpte));
+		ksm_map_zero_page(mm);
+		dec_mm_counter(mm, MM_ANONPAGES);
+	}
+	newpte = pte_wrprotect(newpte);
+	if (pte_soft_dirty(orig))
+		newpte = pte_mksoft_dirty(newpte);
+	if (pte_uffd_wp(orig))
+		newpte = pte_mkuffd_wp(newpte);
+
+	flush_cache_page(vma, addr, pte_pfn(orig));
+	ptep_clear_flush(vma, addr, ptep);
+	set_pte_at(mm, addr, ptep, newpte);
+	/* The old page loses this mapping and the reference it held. */
+	folio_remove_rmap_pte(folio, page, vma);
+	pte_unmap_unlock(ptep, ptl);
+	if (!folio_mapped(folio))
+		folio_free_swap(folio);
+	folio_put(folio);
+	err = 0;
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return err;
+}
+
+/*
+ * Lock the folio of @page, splitting it first if it is large: only then
+ * can one of its pages be merged.  The caller's reference on @page stays
+ * valid (a split moves it to @page's new folio).
+ */
+static struct folio *lock_small_folio(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_trylock(folio))
+		return NULL;
+	if (folio_test_large(folio)) {
+		if (!folio_test_anon(folio) || split_huge_page(page)) {
+			folio_unlock(folio);
+			return NULL;
+		}
+		folio = page_folio(page);
+	}
+	return folio;
+}
+
+/* Is the page at this pte one the scan (or the unmerging) looks for? */
+struct page_seek {
+	bool want_ksm;		/* KSM (or KSM zero) mappings to break */
+	unsigned long addr;	/* where it was found */
+	struct page *page;	/* the page, referenced (scan only) */
+};
+
+static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
+		     unsigned long addr, pte_t pte)
+{
+	struct page *page;
+
+	if (!pte_present(pte))
+		return false;
+	if (seek->want_ksm && pte_is_ksm_zero(pte)) {
+		seek->page = NULL;
+		return true;
+	}
+	page = vm_normal_page(vma, addr, pte);
+	if (!page || !PageAnon(page))
+		return false;
+	if (seek->want_ksm) {
+		if (!PageKsm(page))
+			return false;
+		page = NULL;
+	} else {
+		get_page(page);
+	}
+	seek->page = page;
+	return true;
+}
+
+static int seek_pmd_entry(pmd_t *pmd, unsigned long addr, unsigned long end,
+			  struct mm_walk *walk)
+{
+	struct page_seek *seek = walk->private;
+	struct vm_area_struct *vma = walk->vma;
+	pte_t *start_pte, *ptep;
+	spinlock_t *ptl;	/* page table lock */
+
+	ptl = pmd_trans_huge_lock(pmd, vma);
+	if (ptl) {
+		pmd_t pmdval = pmdp_get(pmd);
+		struct page *page = NULL;
+
+		/* THPs are never KSM pages, but their pages are candidates. */
+		if (!seek->want_ksm && pmd_present(pmdval))
+			page = vm_normal_page_pmd(vma, addr, pmdval);
+		if (page && PageAnon(page)) {
+			page += (addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT;
+			get_page(page);
+			seek->page = page;
+			seek->addr = addr;
+			spin_unlock(ptl);
+			return 1;
+		}
+		spin_unlock(ptl);
+		return 0;
+	}
+
+	start_pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	if (!start_pte) {
+		walk->action = ACTION_AGAIN;
+		return 0;
+	}
+	for (ptep = start_pte; addr < end; ptep++, addr += PAGE_SIZE) {
+		if (seek_pte(seek, vma, addr, ptep_get(ptep))) {
+			seek->addr = addr;
+			pte_unmap_unlock(start_pte, ptl);
+			return 1;
+		}
+	}
+	pte_unmap_unlock(start_pte, ptl);
+	return 0;
+}
+
+static const struct mm_walk_ops seek_ops = {
+	.pmd_entry	= seek_pmd_entry,
+	.walk_lock	= PGWALK_RDLOCK,
+};
+
+/* Find the first page of interest in [start, end) of @vma. */
+static bool seek_page(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end, struct page_seek *seek)
+{
+	return walk_page_range_vma(vma, start, end, &seek_ops, seek) == 1;
+}
+
+/*
+ * Give the mm its own copy of whatever KSM page (or KSM zero page) is
+ * mapped at @addr, by faulting with FAULT_FLAG_UNSHARE as a write to it
+ * would.  The caller holds the mmap_lock.
+ */
+static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
+{
+	vm_fault_t ret;
+
+	/* Without COW there is no unsharing: such a page cannot be broken. */
+	if (!is_cow_mapping(vma->vm_flags))
+		return 0;
+	for (;;) {
+		struct page_seek seek = { .want_ksm = true };
+
+		if (!seek_page(vma, addr, addr + PAGE_SIZE, &seek))
+			return 0;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		ret = handle_mm_fault(vma, addr,
+				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
+				      NULL);
+		if (ret & VM_FAULT_OOM)
+			return -ENOMEM;
+		/* A poisoned or otherwise unbreakable page: leave it be. */
+		if (ret & VM_FAULT_ERROR)
+			return 0;
+		cond_resched();
+	}
+}
+
+/* Break every KSM page mapped in [start, end) of @vma. */
+static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end)
+{
+	unsigned long addr = start;
+	int err;
+
+	while (addr < end) {
+		struct page_seek seek = { .want_ksm = true };
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (!seek_page(vma, addr, end, &seek))
+			break;
+		err = break_ksm_at(vma, seek.addr);
+		if (err)
+			return err;
+		addr = seek.addr + PAGE_SIZE;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Undo the merge of the page @e stands for (its mm's mapping only). */
+static void entry_break(struct ksm_entry *e)
+{
+	struct mm_struct *mm = entry_mm(e);
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = mm_is_exiting(mm) ? NULL : vma_lookup(mm, entry_addr(e));
+	if (vma)
+		break_ksm_at(vma, entry_addr(e));
+	mmap_read_unlock(mm);
+}
+
+/* ------------------------------------------------------------------ */
+/* Merging                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Merge @page, mapped at @e's address, into the KSM folio @kfolio
+ * (referenced, not locked; NULL for the zero page).  The caller holds a
+ * reference on @page.  Lock order: mmap_lock, KSM folio, then a trylock
+ * of the candidate folio.
+ */
+static int merge_page(struct ksm_entry *e, struct page *page,
+		      struct folio *kfolio)
+{
+	unsigned long addr = entry_addr(e);
+	struct mm_struct *mm = entry_mm(e);
+	struct vm_area_struct *vma;
+	struct page *kpage;
+	struct folio *folio;
+	int err = -EFAULT;
+	pte_t orig;
+
+	mmap_read_lock(mm);
+	vma = entry_vma(e);
+	if (!vma)
+		goto out;
+	kpage = kfolio ? &kfolio->page : ZERO_PAGE(addr);
+	if (kfolio)
+		folio_lock(kfolio);
+	folio = lock_small_folio(page);
+	if (!folio)
+		goto unlock_kfolio;
+	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    wrprotect_pte(vma, folio, addr, &orig) || page_cmp(page, kpage))
+		goto unlock;
+	err = replace_pte(vma, addr, page, kfolio ? kpage : NULL, orig);
+	if (!err && kfolio)
+		entry_link_shared(e, folio_shared(kfolio), vma->anon_vma);
+unlock:
+	trace_ksm_merge_with_ksm_page(kfolio, page_to_pfn(page), e, mm, err);
+	folio_unlock(folio);
+unlock_kfolio:
+	if (kfolio)
+		folio_unlock(kfolio);
+out:
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/*
+ * Turn @page, mapped at @e's address, into a new KSM page, if it still
+ * has the content of @peer_page once write-protected.  Returns the new
+ * KSM folio referenced, or NULL.
+ */
+static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
+				   struct page *peer_page)
+{
+	struct mm_struct *mm = entry_mm(e);
+	struct folio *folio = NULL;
+	struct vm_area_struct *vma;
+	struct ksm_shared *sh;
+	pte_t orig;
+
+	sh = kmem_cache_zalloc(ksm_shared_cache,
+			       GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (!sh)
+		return NULL;
+	mmap_read_lock(mm);
+	vma = entry_vma(e);
+	if (vma)
+		folio = lock_small_folio(page);
+	if (!folio)
+		goto fail;
+	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    wrprotect_pte(vma, folio, entry_addr(e), &orig) ||
+	    page_cmp(page, peer_page)) {
+		folio_unlock(folio);
+		goto fail;
+	}
+	INIT_HLIST_HEAD(&sh->entries);
+	INIT_LIST_HEAD(&sh->dups);
+	sh->pfn = folio_pfn(folio);
+	sh->nid = tree_nid(folio_nid(folio));
+	/* From now on rmap walks on the folio go through the descriptor. */
+	WRITE_ONCE(folio->mapping, shared_mapping(sh));
+	trace_ksm_merge_one_page(folio_pfn(folio), e, mm, 0);
+	stable_insert(sh, page);
+	entry_link_shared(e, sh, vma->anon_vma);
+	folio_get(folio);
+	folio_unlock(folio);
+	mmap_read_unlock(mm);
+	return folio;
+fail:
+	mmap_read_unlock(mm);
+	kmem_cache_free(ksm_shared_cache, sh);
+	return NULL;
+}
+
+/*
+ * @page and @peer_page are two pages of the same large folio: split it
+ * now, which cannot be done while we hold two references on it.  Returns
+ * the peer's page again, referenced, or NULL.
+ */
+static struct page *split_shared_folio(struct ksm_entry *e, struct page *page,
+				       struct ksm_entry *peer,
+				       struct page *peer_page)
+{
+	struct mm_struct *mm = entry_mm(e);
+	struct folio *folio;
+
+	put_page(peer_page);
+	mmap_read_lock(mm);
+	folio = entry_vma(e) ? lock_small_folio(page) : NULL;
+	if (folio)
+		folio_unlock(folio);
+	mmap_read_unlock(mm);
+	return folio ? entry_get_page(peer) : NULL;
+}
+
+/*
+ * Two identical ordinary pages: make one a KSM page, map it for both.
+ * Consumes the reference on @peer_page.
+ */
+static void merge_pair(struct ksm_entry *e, struct page *page,
+		       struct ksm_entry *peer, struct page *peer_page)
+{
+	struct folio *kfolio;
+
+	if (page_folio(page) == page_folio(peer_page)) {
+		peer_page = split_shared_folio(e, page, peer, peer_page);
+		if (!peer_page)
+			return;
+	}
+	kfolio = make_ksm_page(e, page, peer_page);
+	if (!kfolio)
+		goto out;
+	entry_leave_unstable(peer);
+	if (merge_page(peer, peer_page, kfolio)) {
+		/* No KSM page with a single user: give it back. */
+		entry_break(e);
+		if (entry_is_stable(e))
+			entry_leave_stable(e);
+	}
+	folio_put(kfolio);
+out:
+	put_page(peer_page);
+}
+
+/* @page is a KSM page already (a fork child's, say): list @e with it. */
+static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct mm_struct *mm = entry_mm(e);
+	struct vm_area_struct *vma;
+	struct ksm_shared *sh;
+
+	mmap_read_lock(mm);
+	vma = entry_vma(e);
+	if (vma) {
+		folio_lock(folio);
+		sh = folio_shared(folio);
+		if (sh)
+			entry_link_shared(e, sh, vma->anon_vma);
+		folio_unlock(folio);
+	}
+	mmap_read_unlock(mm);
+}
+
+/* Smart scan: skip pages that keep failing to merge, more and more. */
+static bool smart_skip(struct ksm_entry *e)
+{
+	unsigned long skip = (e->addr_flags & E_SKIP_MASK) >> E_SKIP_SHIFT;
+
+	if (!ksm_smart_scan || !skip)
+		return false;
+	e->addr_flags &= ~E_SKIP_MASK;
+	e->addr_flags |= (skip - 1) << E_SKIP_SHIFT;
+	ksm_pages_skipped++;
+	return true;
+}
+
+/*
+ * Another round in which @e's page stayed unique.  From the fifth in a
+ * row on, skip it for 1, 2, then 4 rounds between looks.
+ */
+static void smart_age(struct ksm_entry *e)
+{
+	unsigned long age = (e->addr_flags & E_AGE_MASK) >> E_AGE_SHIFT;
+	unsigned long skip = 0;
+
+	if (age < 7)
+		age++;
+	if (age >= 5)
+		skip = min(1UL << (age - 5), 7UL);
+	e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
+	e->addr_flags |= (age << E_AGE_SHIFT) | (skip << E_SKIP_SHIFT);
+}
+
+/* The heart of ksmd: what to do with one page found by the scan. */
+static void scan_page(struct ksm_entry *e, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct ksm_entry *peer;
+	struct page *peer_page;
+	struct folio *kfolio;
+	int nid;
+	u32 csum;
+
+	if (entry_is_stable(e)) {
+		if (folio_shared(folio) == e->shared)
+			return;		/* still merged */
+		entry_leave_stable(e);
+	} else if (entry_is_unstable(e)) {
+		entry_leave_unstable(e);
+	}
+
+	if (folio_test_ksm(folio)) {
+		adopt_ksm_page(e, page);
+		return;
+	}
+	if (smart_skip(e))
+		return;
+
+	nid = tree_nid(page_to_nid(page));
+	kfolio = stable_find(page, nid);
+	if (kfolio) {
+		merge_page(e, page, kfolio);
+		folio_put(kfolio);
+		return;
+	}
+
+	csum = page_csum(page);
+	if (ksm_use_zero_pages && csum == ksm_zero_csum &&
+	    !merge_page(e, page, NULL))
+		return;
+
+	/* Only a page that kept its content since the last visit goes on. */
+	if (e->csum != csum) {
+		e->csum = csum;
+		e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
+		return;
+	}
+
+	peer = unstable_find_or_insert(e, page, nid, &peer_page);
+	if (!peer) {
+		/* Unchanged, yet unique: a candidate for smart scan skips. */
+		smart_age(e);
+		return;
+	}
+	merge_pair(e, page, peer, peer_page);
+}
+
+/* ------------------------------------------------------------------ */
+/* Clients and the scan cursor                                          */
+/* ------------------------------------------------------------------ */
+
+static struct ksm_client *client_lookup(struct mm_struct *mm)
+{
+	struct ksm_client *c;
+
+	hash_for_each_possible(ksm_client_hash, c, hnode, (unsigned long)mm)
+		if (c->mm == mm)
+			return c;
+	return NULL;
+}
+
+/* Point the cursor at the start of @c; under ksm_clients_lock. */
+static void cursor_set(struct ksm_client *c)
+{
+	ksm_cursor.client = c;
+	ksm_cursor.addr = 0;
+	ksm_cursor.link = c ? &c->entries : NULL;
+}
+
+/* The client after @c, or NULL at the end; under ksm_clients_lock. */
+static struct ksm_client *client_after(struct ksm_client *c)
+{
+	if (list_is_last(&c->link, &ksm_clients))
+		return NULL;
+	return list_next_entry(c, link);
+}
+
+/* ksmd's CPU time so far, in ns. */
+static u64 ksmd_runtime(void)
+{
+	return READ_ONCE(ksmd_task->se.sum_exec_runtime);
+}
+
+/*
+ * The advisor's one decision, made when a round ends: scale pages_to_scan
+ * by how much longer (or shorter) the round took than wanted, halfway
+ * from the current value (to damp oscillation), then cap by the CPU the
+ * new value would cost, and keep it within the configured bounds.
+ */
+static void advisor_adjust(void)
+{
+	u64 elapsed_ms = ktime_ms_delta(ktime_get(), ksm_round_start);
+	u64 cpu_ms = div_u64(ksmd_runtime() - ksm_round_start_cpu,
+			     NSEC_PER_MSEC);
+	u64 target_ms = (u64)ksm_advisor_target_scan_time * MSEC_PER_SEC;
+	u64 cur = ksm_pages_to_scan, want, cpu_pct;
+
+	if (!elapsed_ms || !target_ms)
+		return;
+	want = div64_u64(cur * elapsed_ms, target_ms);
+	want = (cur + want) / 2;
+	cpu_pct = div64_u64(cpu_ms * 100, elapsed_ms);
+	if (cpu_pct && div64_u64(cpu_pct * want, cur ?: 1) > ksm_advisor_max_cpu)
+		want = div64_u64(cur * ksm_advisor_max_cpu, cpu_pct);
+	want = clamp_t(u64, want, ksm_advisor_min_pages, ksm_advisor_max_pages);
+	WRITE_ONCE(ksm_pages_to_scan, want);
+	trace_ksm_advisor(elapsed_ms / MSEC_PER_SEC, want, cpu_pct);
+}
+
+static void round_end(void)
+{
+	trace_ksm_stop_scan(ksm_full_scans, ksm_entries_total);
+	unstable_forget();
+	stable_prune_stale();
+	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
+		advisor_adjust();
+	ksm_full_scans++;
+}
+
+static void entry_free(struct ksm_entry *e)
+{
+	trace_ksm_remove_rmap_item(entry_is_stable(e) ? e->shared->pfn : 0, e,
+				   entry_mm(e));
+	entry_leave_trees(e);
+	ksm_entries_total--;
+	entry_mm(e)->ksm_rmap_items--;
+	kmem_cache_free(ksm_entry_cache, e);
+}
+
+static void entries_free_from(struct ksm_entry **link)
+{
+	struct ksm_entry *e;
+
+	while ((e = *link)) {
+		*link = e->next;
+		entry_free(e);
+		cond_resched();
+	}
+}
+
+/*
+ * Forget a client whose mm is exiting (or whose entries are all gone and
+ * who is unregistering).  Returns true if this moved the cursor past the
+ * last client.
+ */
+static bool client_release(struct ksm_client *c)
+{
+	struct mm_struct *mm = c->mm;
+	bool wrapped = false;
+
+	entries_free_from(&c->entries);
+	spin_lock(&ksm_clients_lock);
+	if (ksm_cursor.client == c) {
+		cursor_set(client_after(c));
+		wrapped = !ksm_cursor.client;
+	}
+	hash_del(&c->hnode);
+	list_del(&c->link);
+	spin_unlock(&ksm_clients_lock);
+
+	clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+	trace_ksm_exit(mm);
+	mmdrop(mm);
+	kmem_cache_free(ksm_client_cache, c);
+	return wrapped;
+}
+
+/*
+ * Move the cursor to the next client, ending the round after the last.
+ * Returns false if that ended the round.
+ */
+static bool cursor_next_client(void)
+{
+	struct ksm_client *next;
+
+	spin_lock(&ksm_clients_lock);
+	next = client_after(ksm_cursor.client);
+	cursor_set(next);
+	spin_unlock(&ksm_clients_lock);
+	if (!next)
+		round_end();
+	return next;
+}
+
+static bool cursor_start_round(void)
+{
+	struct ksm_client *first;
+
+	if (list_empty(&ksm_clients))
+		return false;
+	/*
+	 * Freshly faulted pages wait in per-cpu LRU batches holding a
+	 * reference, which would make wrprotect_pte() refuse them.  Not
+	 * worth it when the last round found nothing to look at.
+	 */
+	if (ksm_pages_scanned != ksm_round_start_scanned)
+		lru_add_drain_all();
+	ksm_round_start_scanned = ksm_pages_scanned;
+	spin_lock(&ksm_clients_lock);
+	first = list_first_entry_or_null(&ksm_clients, struct ksm_client, link);
+	cursor_set(first);
+	spin_unlock(&ksm_clients_lock);
+	if (first) {
+		ksm_round_start = ktime_get();
+		ksm_round_start_cpu = ksmd_runtime();
+		trace_ksm_start_scan(ksm_full_scans, ksm_entries_total);
+	}
+	return first;
+}
+
+/*
+ * Find the entry for @addr at the cursor, creating it if needed; entries
+ * for lower addresses belong to pages that are gone and are freed.
+ */
+static struct ksm_entry *cursor_entry_at(unsigned long addr)
+{
+	struct ksm_entry **link = ksm_cursor.link;
+	struct ksm_entry *e;
+
+	while ((e = *link) && entry_addr(e) < addr) {
+		*link = e->next;
+		entry_free(e);
+	}
+	if (e && entry_addr(e) == addr)
+		return e;
+	e = kmem_cache_zalloc(ksm_entry_cache,
+			      GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (!e)
+		return NULL;
+	e->client = ksm_cursor.client;
+	e->addr_flags = addr;
+	e->next = *link;
+	*link = e;
+	ksm_entries_total++;
+	entry_mm(e)->ksm_rmap_items++;
+	return e;
+}
+
+/*
+ * Look for the next candidate page in the cursor's mm, from the cursor's
+ * address on; the caller holds its mmap_lock.  Returns its entry (with
+ * the page referenced in *@pagep), or NULL: then *@done tells whether
+ * this mm has been scanned to its end (or entry allocation failed).
+ */
+static struct ksm_entry *scan_in_mm(struct mm_struct *mm, struct page **pagep,
+				    bool *done)
+{
+	VMA_ITERATOR(vmi, mm, ksm_cursor.addr);
+	struct ksm_cursor *cur = &ksm_cursor;
+	struct vm_area_struct *vma;
+
+	*done = true;
+	for_each_vma(vmi, vma) {
+		struct page_seek seek = {};
+		struct ksm_entry *e;
+
+		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+			continue;
+		if (!seek_page(vma, max(cur->addr, vma->vm_start), vma->vm_end,
+			       &seek)) {
+			cur->addr = vma->vm_end;
+			continue;
+		}
+		e = cursor_entry_at(seek.addr);
+		if (!e) {
+			put_page(seek.page);
+			*done = false;
+			return NULL;
+		}
+		cur->addr = seek.addr + PAGE_SIZE;
+		cur->link = &e->next;
+		*pagep = seek.page;
+		return e;
+	}
+	return NULL;
+}
+
+/*
+ * Advance the cursor to the next anonymous page of a VM_MERGEABLE vma.
+ * Returns its entry, with the page referenced in *@pagep; NULL if there
+ * is nothing to scan.
+ */
+static struct ksm_entry *scan_next(struct page **pagep)
+{
+	struct ksm_cursor *cur = &ksm_cursor;
+	struct ksm_entry *e;
+	struct mm_struct *mm;
+	bool done;
+
+	for (;;) {
+		if (!cur->client && !cursor_start_round())
+			return NULL;
+		mm = cur->client->mm;
+		mmap_read_lock(mm);
+		if (mm_is_exiting(mm)) {
+			mmap_read_unlock(mm);
+			if (!client_release(cur->client))
+				continue;
+			round_end();
+			return NULL;
+		}
+		e = scan_in_mm(mm, pagep, &done);
+		if (e || !done) {
+			mmap_read_unlock(mm);
+			return e;
+		}
+		/* End of this mm: the entries left are for vanished pages. */
+		entries_free_from(cur->link);
+		mmap_read_unlock(mm);
+		/* A completed round ends the batch: ksmd may sleep now. */
+		if (!cursor_next_client())
+			return NULL;
+	}
+}
+
+static void ksm_scan_batch(unsigned int nr)
+{
+	struct ksm_entry *e;
+	struct page *page;
+	unsigned int i;
+
+	for (i = 0; i < nr && ksm_run == KSM_RUN_MERGE; i++) {
+		e = scan_next(&page);
+		if (!e)
+			break;
+		ksm_pages_scanned++;
+		scan_page(e, page);
+		put_page(page);
+		cond_resched();
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* ksmd                                                                 */
+/* ------------------------------------------------------------------ */
+
+static bool ksmd_has_work(void)
+{
+	return READ_ONCE(ksm_run) == KSM_RUN_MERGE && !list_empty(&ksm_clients);
+}
+
+static int ksmd_main(void *unused)
+{
+	set_freezable();
+	set_user_nice(current, 5);
+
+	while (!kthread_should_stop()) {
+		mutex_lock(&ksm_lock);
+		if (ksmd_has_work())
+			ksm_scan_batch(ksm_pages_to_scan);
+		mutex_unlock(&ksm_lock);
+
+		if (ksmd_has_work()) {
+			unsigned int ms = READ_ONCE(ksm_sleep_ms);
+
+			if (!ms) {
+				try_to_freeze();
+				cond_resched();
+				continue;
+			}
+			wait_event_freezable_timeout(ksmd_wait,
+						     kthread_should_stop() ||
+						     READ_ONCE(ksm_sleep_ms) != ms,
+						     msecs_to_jiffies(ms));
+		} else {
+			wait_event_freezable(ksmd_wait, ksmd_has_work() ||
+					     kthread_should_stop());
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registration                                                         */
+/* ------------------------------------------------------------------ */
+
+int ksm_mm_register(struct mm_struct *mm)
+{
+	struct ksm_client *c;
+	bool first;
+
+	/* Small, and fork cannot fail over it: do not fail. */
+	c = kmem_cache_zalloc(ksm_client_cache, GFP_KERNEL | __GFP_NOFAIL);
+	c->mm = mm;
+	mmgrab(mm);
+
+	spin_lock(&ksm_clients_lock);
+	hash_add(ksm_client_hash, &c->hnode, (unsigned long)mm);
+	/*
+	 * At the tail: a fork child's pages, mostly still shared with the
+	 * parent's, are then looked at after the parent's.
+	 */
+	list_add_tail(&c->link, &ksm_clients);
+	first = list_is_singular(&ksm_clients);
+	spin_unlock(&ksm_clients_lock);
+
+	set_bit(MMF_VM_MERGEABLE, &mm->flags);
+	trace_ksm_enter(mm);
+	if (first)
+		wake_up_interruptible(&ksmd_wait);
+	return 0;
+}
+
+/*
+ * The mm is exiting (or exec failed).  Free its client now if that is
+ * cheap; otherwise ksmd notices the exit and does it, so that we never
+ * wait for ksmd here.
+ */
+void ksm_mm_unregister(struct mm_struct *mm)
+{
+	struct ksm_client *c;
+	bool easy = false;
+
+	spin_lock(&ksm_clients_lock);
+	c = client_lookup(mm);
+	if (c && c != ksm_cursor.client && !c->entries) {
+		hash_del(&c->hnode);
+		list_del(&c->link);
+		easy = true;
+	}
+	spin_unlock(&ksm_clients_lock);
+	if (!c)
+		return;
+
+	if (easy) {
+		clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+		clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+		trace_ksm_exit(mm);
+		mmdrop(mm);
+		kmem_cache_free(ksm_client_cache, c);
+		return;
+	}
+	/* Only a dead mm: an exec failure still holds its mmap_lock. */
+	if (!mm_is_exiting(mm) || !mutex_trylock(&ksm_lock))
+		return;
+	/* ksmd may have released it while we were not looking. */
+	spin_lock(&ksm_clients_lock);
+	c = client_lookup(mm);
+	spin_unlock(&ksm_clients_lock);
+	if (c && client_release(c))
+		round_end();
+	mutex_unlock(&ksm_lock);
+}
+
+int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+		unsigned long end, int advice, unsigned long *vm_flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	int err;
+
+	switch (advice) {
+	case MADV_MERGEABLE:
+		if (*vm_flags & VM_MERGEABLE)
+			return 0;
+		/* Ineligible areas are silently left alone. */
+		if (!vma_ksm_compatible(vma, *vm_flags))
+			return 0;
+		if (!test_bit(MMF_VM_MERGEABLE, &mm->flags)) {
+			err = ksm_mm_register(mm);
+			if (err)
+				return err;
+		}
+		*vm_flags |= VM_MERGEABLE;
+		break;
+
+	case MADV_UNMERGEABLE:
+		if (!(*vm_flags & VM_MERGEABLE))
+			return 0;
+		if (vma->anon_vma) {
+			err = unmerge_range(vma, start, end);
+			if (err)
+				return err;
+		}
+		*vm_flags &= ~VM_MERGEABLE;
+		break;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(ksm_madvise);
+
+void ksm_add_vma(struct vm_area_struct *vma)
+{
+	if (test_bit(MMF_VM_MERGE_ANY, &vma->vm_mm->flags) &&
+	    !(vma->vm_flags & VM_MERGEABLE) &&
+	    vma_ksm_compatible(vma, vma->vm_flags))
+		vm_flags_set(vma, VM_MERGEABLE);
+}
+
+static void ksm_add_all_vmas(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+
+	for_each_vma(vmi, vma)
+		ksm_add_vma(vma);
+}
+
+/* Unmerge and unregister every area of @mm; mmap_lock held for write. */
+static int ksm_del_all_vmas(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	int err;
+
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE))
+			continue;
+		if (vma->anon_vma) {
+			err = unmerge_range(vma, vma->vm_start, vma->vm_end);
+			if (err)
+				return err;
+		}
+		vm_flags_clear(vma, VM_MERGEABLE);
+	}
+	return 0;
+}
+
+/* prctl(PR_SET_MEMORY_MERGE, 1): every compatible area, present and future. */
+int ksm_enable_merge_any(struct mm_struct *mm)
+{
+	int err;
+
+	mmap_assert_write_locked(mm);
+	if (test_bit(MMF_VM_MERGE_ANY, &mm->flags))
+		return 0;
+	if (!test_bit(MMF_VM_MERGEABLE, &mm->flags)) {
+		err = ksm_mm_register(mm);
+		if (err)
+			return err;
+	}
+	set_bit(MMF_VM_MERGE_ANY, &mm->flags);
+	ksm_add_all_vmas(mm);
+	return 0;
+}
+
+/* prctl(PR_SET_MEMORY_MERGE, 0): unmerge everything, keep registration. */
+int ksm_disable_merge_any(struct mm_struct *mm)
+{
+	int err;
+
+	mmap_assert_write_locked(mm);
+	if (!test_bit(MMF_VM_MERGE_ANY, &mm->flags))
+		return 0;
+	err = ksm_del_all_vmas(mm);
+	if (err) {
+		ksm_add_all_vmas(mm);
+		return err;
+	}
+	clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+	return 0;
+}
+
+int ksm_disable(struct mm_struct *mm)
+{
+	mmap_assert_write_locked(mm);
+	if (!test_bit(MMF_VM_MERGEABLE, &mm->flags))
+		return 0;
+	if (test_bit(MMF_VM_MERGE_ANY, &mm->flags))
+		return ksm_disable_merge_any(mm);
+	return ksm_del_all_vmas(mm);
+}
+
+/* run=2: unmerge every page of every client, leaving areas registered. */
+static int unmerge_everything(void)
+{
+	struct ksm_client *c;
+	int err = 0;
+
+	unstable_clear();
+	spin_lock(&ksm_clients_lock);
+	cursor_set(list_first_entry_or_null(&ksm_clients, struct ksm_client,
+					    link));
+	spin_unlock(&ksm_clients_lock);
+
+	while ((c = ksm_cursor.client)) {
+		VMA_ITERATOR(vmi, c->mm, 0);
+		struct mm_struct *mm = c->mm;
+		struct vm_area_struct *vma;
+
+		mmap_read_lock(mm);
+		if (!mm_is_exiting(mm)) {
+			for_each_vma(vmi, vma) {
+				if (!(vma->vm_flags & VM_MERGEABLE) ||
+				    !vma->anon_vma)
+					continue;
+				err = unmerge_range(vma, vma->vm_start,
+						    vma->vm_end);
+				if (err)
+					break;
+			}
+		}
+		mmap_read_unlock(mm);
+		if (err)
+			break;
+		if (mm_is_exiting(mm)) {
+			client_release(c);
+			continue;
+		}
+		entries_free_from(&c->entries);
+		spin_lock(&ksm_clients_lock);
+		cursor_set(client_after(c));
+		spin_unlock(&ksm_clients_lock);
+	}
+
+	spin_lock(&ksm_clients_lock);
+	cursor_set(NULL);
+	spin_unlock(&ksm_clients_lock);
+	stable_prune_stale();
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reverse map, migration, memory failure, swap                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Visit the vmas that may map @addr through @e's anon_vma: with
+ * @own_mm those of @e's mm, otherwise those of other mms (fork children
+ * not yet seen by ksmd).  Returns false to stop the walk.
+ */
+static bool walk_entry_vmas(struct folio *folio, struct ksm_entry *e,
+			    bool own_mm, struct rmap_walk_control *rwc)
+{
+	struct anon_vma *anon_vma = e->anon_vma;
+	unsigned long addr = entry_addr(e);
+	struct anon_vma_chain *avc;
+	bool more = true;
+
+	if (!anon_vma_trylock_read(anon_vma)) {
+		if (rwc->try_lock) {
+			rwc->contended = true;
+			return false;
+		}
+		anon_vma_lock_read(anon_vma);
+	}
+	anon_vma_interval_tree_foreach(avc, &anon_vma->rb_root, 0, ULONG_MAX) {
+		struct vm_area_struct *vma = avc->vma;
+
+		cond_resched();
+		if (addr < vma->vm_start || addr >= vma->vm_end)
+			continue;
+		if (vma->vm_mm == entry_mm(e) ? !own_mm : own_mm)
+			continue;
+		if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
+			continue;
+		if (!rwc->rmap_one(folio, vma, addr, rwc->arg) ||
+		    (rwc->done && rwc->done(folio))) {
+			more = false;
+			break;
+		}
+	}
+	anon_vma_unlock_read(anon_vma);
+	return more;
+}
+
+void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	struct ksm_shared *sh;
+	struct ksm_entry *e;
+	int pass;
+
+	/* The folio lock keeps the descriptor's entry list stable. */
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(folio), folio);
+
+	sh = folio_shared(folio);
+	if (!sh)
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		hlist_for_each_entry(e, &sh->entries, sibling) {
+			if (!walk_entry_vmas(folio, e, pass == 0, rwc))
+				return;
+		}
+	}
+}
+
+void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
+{
+	struct ksm_shared *sh;
+
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(folio), folio);
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(newfolio), newfolio);
+	VM_WARN_ON_ONCE_FOLIO(newfolio->mapping != folio->mapping, newfolio);
+
+	sh = folio_shared(newfolio);
+	if (sh) {
+		WRITE_ONCE(sh->pfn, folio_pfn(newfolio));
+		/*
+		 * Readers that find the old folio no longer pointing back
+		 * re-read the pfn after smp_rmb(): publish it before that.
+		 */
+		smp_wmb();
+	}
+}
+
+#ifdef CONFIG_MEMORY_FAILURE
+/* Queue for killing the tasks that map @page at @e's address. */
+static void entry_collect_procs(struct ksm_entry *e, struct page *page,
+				struct list_head *to_kill, int force_early)
+{
+	struct anon_vma *anon_vma = e->anon_vma;
+	unsigned long addr = entry_addr(e);
+	struct anon_vma_chain *avc;
+
+	anon_vma_lock_read(anon_vma);
+	anon_vma_interval_tree_foreach(avc, &anon_vma->rb_root, 0, ULONG_MAX) {
+		struct vm_area_struct *vma = avc->vma;
+		struct task_struct *p;
+
+		if (addr < vma->vm_start || addr >= vma->vm_end)
+			continue;
+		rcu_read_lock();
+		for_each_process(p) {
+			struct task_struct *t = task_early_kill(p, force_early);
+
+			if (t && t->mm == vma->vm_mm)
+				add_to_kill_ksm(t, page, vma, to_kill, addr);
+		}
+		rcu_read_unlock();
+	}
+	anon_vma_unlock_read(anon_vma);
+}
+
+void collect_procs_ksm(struct folio *folio, struct page *page,
+		       struct list_head *to_kill, int force_early)
+{
+	struct ksm_shared *sh = folio_shared(folio);
+	struct ksm_entry *e;
+
+	if (!sh)
+		return;
+	hlist_for_each_entry(e, &sh->entries, sibling)
+		entry_collect_procs(e, page, to_kill, force_early);
+}
+#endif
+
+/*
+ * May the swapcache @folio be mapped at @addr of @vma as it is?  A live
+ * KSM page may (but not while run=2 is unmerging everything); so may an
+ * anonymous folio that belongs to this very place, or that was not yet
+ * anywhere (freshly read from swap).
+ */
+static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
+			unsigned long addr)
+{
+	struct anon_vma *av;
+
+	if (folio_test_large(folio))
+		return true;
+	if (folio_test_ksm(folio))
+		return folio_shared(folio) &&
+			READ_ONCE(ksm_run) != KSM_RUN_UNMERGE;
+	av = folio_anon_vma(folio);
+	if (!av)
+		return true;
+	return av->root == vma->anon_vma->root &&
+		linear_page_index(vma, addr) == folio->index;
+}
+
+struct folio *ksm_might_need_to_copy(struct folio *folio,
+				     struct vm_area_struct *vma,
+				     unsigned long addr)
+{
+	struct page *src = folio_page(folio, 0);
+	struct folio *copy;
+
+	if (swapin_fits(folio, vma, addr))
+		return folio;
+	if (PageHWPoison(src))
+		return ERR_PTR(-EHWPOISON);
+	/* Not read in successfully: the caller reports that. */
+	if (!folio_test_uptodate(folio))
+		return folio;
+
+	copy = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, addr, false);
+	if (!copy)
+		return NULL;
+	if (mem_cgroup_charge(copy, vma->vm_mm, GFP_KERNEL)) {
+		folio_put(copy);
+		return NULL;
+	}
+	if (copy_mc_user_highpage(&copy->page, src, addr, vma)) {
+		folio_put(copy);
+		return ERR_PTR(-EHWPOISON);
+	}
+	/* Handed back locked and dirty, like a swapcache folio would be. */
+	__folio_set_locked(copy);
+	__folio_mark_uptodate(copy);
+	folio_set_dirty(copy);
+#ifdef CONFIG_SWAP
+	count_vm_event(KSM_SWPIN_COPY);
+#endif
+	return copy;
+}
+
+long ksm_process_profit(struct mm_struct *mm)
+{
+	return (long)(mm->ksm_merging_pages + mm_ksm_zero_pages(mm)) *
+		PAGE_SIZE - mm->ksm_rmap_items * sizeof(struct ksm_entry);
+}
+
+static long ksm_general_profit(void)
+{
+	return (long)(ksm_pages_sharing +
+		      atomic_long_read(&ksm_zero_pages_mapped)) * PAGE_SIZE -
+		ksm_entries_total * sizeof(struct ksm_entry);
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory hot-remove                                                    */
+/* ------------------------------------------------------------------ */
+
+#ifdef CONFIG_MEMORY_HOTREMOVE
+struct pfn_range {
+	unsigned long start;
+	unsigned long end;
+};
+
+static void shared_prune_in(struct ksm_shared *sh, void *arg)
+{
+	struct pfn_range *range = arg;
+
+	if (sh->pfn >= range->start && sh->pfn < range->end)
+		shared_prune(sh);
+}
+
+/* After offlining, no descriptor may keep a pfn inside the range. */
+static void stable_prune_range(unsigned long start_pfn, unsigned long end_pfn)
+{
+	struct pfn_range range = { start_pfn, end_pfn };
+
+	stable_for_each(shared_prune_in, &range);
+}
+
+/*
+ * Descriptors may point at pages of a block being offlined only while
+ * their memmap is still intact: until the MEM_OFFLINE notification, which
+ * comes before the memmap is torn down.  Pages still in use cannot be
+ * offlined, so the descriptors left in the range then are stale ones:
+ * drop them before anyone can look at them again.
+ */
+static int ksm_memory_callback(struct notifier_block *nb,
+			       unsigned long event, void *data)
+{
+	struct memory_notify *range = data;
+
+	if (event == MEM_OFFLINE) {
+		mutex_lock(&ksm_lock);
+		stable_prune_range(range->start_pfn,
+				   range->start_pfn + range->nr_pages);
+		mutex_unlock(&ksm_lock);
+	}
+	return NOTIFY_OK;
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* sysfs: /sys/kernel/mm/ksm/                                           */
+/* ------------------------------------------------------------------ */
+
+#ifdef CONFIG_SYSFS
+static ssize_t run_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ksm_run));
+}
+
+/* 0 stops ksmd, 1 runs it, 2 stops it and unmerges every KSM page. */
+static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	unsigned int mode;
+	int err = 0;
+
+	if (kstrtouint(buf, 10, &mode) || mode > KSM_RUN_UNMERGE)
+		return -EINVAL;
+
+	mutex_lock(&ksm_lock);
+	if (mode != ksm_run) {
+		WRITE_ONCE(ksm_run, mode);
+		if (mode == KSM_RUN_UNMERGE) {
+			/* The OOM killer should pick us if we fill memory. */
+			set_current_oom_origin();
+			err = unmerge_everything();
+			clear_current_oom_origin();
+			if (err)
+				WRITE_ONCE(ksm_run, KSM_RUN_STOP);
+		}
+	}
+	mutex_unlock(&ksm_lock);
+
+	if (mode == KSM_RUN_MERGE)
+		wake_up_interruptible(&ksmd_wait);
+	return err ? err : count;
+}
+
+static struct kobj_attribute run_attr = __ATTR_RW(run);
+
+/* Changing how the trees are organised needs them empty. */
+static bool ksm_trees_empty(void)
+{
+	int nid;
+
+	for (nid = 0; nid < MAX_NUMNODES; nid++)
+		if (!RB_EMPTY_ROOT(&ksm_stable_root[nid]))
+			return false;
+	return true;
+}
+
+/**
+ * struct ksm_knob - a numeric tunable in /sys/kernel/mm/ksm
+ * @kattr: the sysfs attribute
+ * @value: the variable it sets
+ * @min: smallest value accepted
+ * @max: largest value accepted (1: a boolean)
+ * @needs_empty_trees: only changeable while there are no KSM pages
+ * @wakes_ksmd: ksmd should look at the new value at once
+ */
+struct ksm_knob {
+	struct kobj_attribute kattr;
+	unsigned int *value;
+	unsigned int min;
+	unsigned int max;
+	bool needs_empty_trees;
+	bool wakes_ksmd;
+};
+
+static ssize_t knob_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	struct ksm_knob *knob = container_of(attr, struct ksm_knob, kattr);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*knob->value));
+}
+
+static int knob_parse(struct ksm_knob *knob, const char *buf,
+		      unsigned int *val)
+{
+	bool flag;
+
+	if (knob->max == 1) {
+		if (kstrtobool(buf, &flag))
+			return -EINVAL;
+		*val = flag;
+		return 0;
+	}
+	if (kstrtouint(buf, 10, val) || *val < knob->min || *val > knob->max)
+		return -EINVAL;
+	return 0;
+}
+
+static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
+			  const char *buf, size_t count)
+{
+	struct ksm_knob *knob = container_of(attr, struct ksm_knob, kattr);
+	ssize_t ret = count;
+	unsigned int val;
+
+	if (knob_parse(knob, buf, &val))
+		return -EINVAL;
+	/* The scan-time advisor owns pages_to_scan while it is on. */
+	if (knob->value == &ksm_pages_to_scan &&
+	    READ_ONCE(ksm_advisor) != KSM_ADVISOR_NONE)
+		return -EINVAL;
+	if (!knob->needs_empty_trees) {
+		WRITE_ONCE(*knob->value, val);
+	} else {
+		mutex_lock(&ksm_lock);
+		if (val != *knob->value) {
+			stable_prune_stale();
+			if (ksm_trees_empty()) {
+				unstable_clear();
+				WRITE_ONCE(*knob->value, val);
+			} else {
+				ret = -EBUSY;
+			}
+		}
+		mutex_unlock(&ksm_lock);
+	}
+	if (knob->wakes_ksmd)
+		wake_up_interruptible(&ksmd_wait);
+	return ret;
+}
+
+#define KSM_KNOB(_name, _var, _min, _max, ...)				\
+static struct ksm_knob _name##_knob = {					\
+	.kattr = __ATTR(_name, 0644, knob_show, knob_store),		\
+	.value = &(_var), .min = (_min), .max = (_max), __VA_ARGS__	\
+}
+
+KSM_KNOB(pages_to_scan, ksm_pages_to_scan, 0, UINT_MAX);
+KSM_KNOB(sleep_millisecs, ksm_sleep_ms, 0, UINT_MAX, .wakes_ksmd = true);
+KSM_KNOB(use_zero_pages, ksm_use_zero_pages, 0, 1);
+KSM_KNOB(smart_scan, ksm_smart_scan, 0, 1);
+KSM_KNOB(merge_across_nodes, ksm_merge_across_nodes, 0, 1,
+	 .needs_empty_trees = true);
+KSM_KNOB(max_page_sharing, ksm_max_page_sharing, 2, UINT_MAX,
+	 .needs_empty_trees = true);
+KSM_KNOB(stable_node_chains_prune_millisecs, ksm_chains_prune_ms, 0,
+	 UINT_MAX);
+KSM_KNOB(advisor_max_cpu, ksm_advisor_max_cpu, 1, 100);
+KSM_KNOB(advisor_target_scan_time, ksm_advisor_target_scan_time, 1,
+	 UINT_MAX);
+KSM_KNOB(advisor_min_pages_to_scan, ksm_advisor_min_pages, 1, UINT_MAX);
+KSM_KNOB(advisor_max_pages_to_scan, ksm_advisor_max_pages, 1, UINT_MAX);
+
+static const char * const ksm_advisor_names[] = {
+	[KSM_ADVISOR_NONE]	= "none",
+	[KSM_ADVISOR_SCAN_TIME]	= "scan-time",
+};
+
+static ssize_t advisor_mode_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	enum ksm_advisor_mode cur = READ_ONCE(ksm_advisor);
+
+	return sysfs_emit(buf, "%s%s%s %s%s%s\n",
+			  cur == KSM_ADVISOR_NONE ? "[" : "",
+			  ksm_advisor_names[KSM_ADVISOR_NONE],
+			  cur == KSM_ADVISOR_NONE ? "]" : "",
+			  cur == KSM_ADVISOR_SCAN_TIME ? "[" : "",
+			  ksm_advisor_names[KSM_ADVISOR_SCAN_TIME],
+			  cur == KSM_ADVISOR_SCAN_TIME ? "]" : "");
+}
+
+static ssize_t advisor_mode_store(struct kobject *kobj,
+				  struct kobj_attribute *attr,
+				  const char *buf, size_t count)
+{
+	int mode = sysfs_match_string(ksm_advisor_names, buf);
+
+	if (mode < 0)
+		return -EINVAL;
+	mutex_lock(&ksm_lock);
+	if (mode != ksm_advisor) {
+		/* Start from the minimum; give the old value back after. */
+		if (mode == KSM_ADVISOR_SCAN_TIME) {
+			ksm_advisor_saved_pages = ksm_pages_to_scan;
+			WRITE_ONCE(ksm_pages_to_scan, ksm_advisor_min_pages);
+		} else {
+			WRITE_ONCE(ksm_pages_to_scan, ksm_advisor_saved_pages);
+		}
+		WRITE_ONCE(ksm_advisor, mode);
+	}
+	mutex_unlock(&ksm_lock);
+	return count;
+}
+
+static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
+
+#define KSM_STAT(_name, _expr)						\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%ld\n", (long)(_expr));			\
+}									\
+static struct kobj_attribute _name##_attr = __ATTR_RO(_name)
+
+KSM_STAT(pages_shared, READ_ONCE(ksm_pages_shared));
+KSM_STAT(pages_sharing, READ_ONCE(ksm_pages_sharing));
+KSM_STAT(pages_unshared, READ_ONCE(ksm_pages_unshared));
+KSM_STAT(pages_volatile, max(0L, (long)READ_ONCE(ksm_entries_total) -
+			     (long)READ_ONCE(ksm_pages_shared) -
+			     (long)READ_ONCE(ksm_pages_sharing) -
+			     (long)READ_ONCE(ksm_pages_unshared)));
+KSM_STAT(pages_skipped, READ_ONCE(ksm_pages_skipped));
+KSM_STAT(pages_scanned, READ_ONCE(ksm_pages_scanned));
+KSM_STAT(full_scans, READ_ONCE(ksm_full_scans));
+KSM_STAT(general_profit, ksm_general_profit());
+KSM_STAT(ksm_zero_pages, atomic_long_read(&ksm_zero_pages_mapped));
+KSM_STAT(stable_node_chains, READ_ONCE(ksm_chains));
+KSM_STAT(stable_node_dups, READ_ONCE(ksm_chained));
+
+static struct attribute *ksm_attrs[] = {
+	&run_attr.attr,
+	&pages_to_scan_knob.kattr.attr,
+	&sleep_millisecs_knob.kattr.attr,
+	&use_zero_pages_knob.kattr.attr,
+	&smart_scan_knob.kattr.attr,
+	&merge_across_nodes_knob.kattr.attr,
+	&max_page_sharing_knob.kattr.attr,
+	&stable_node_chains_prune_millisecs_knob.kattr.attr,
+	&advisor_mode_attr.attr,
+	&advisor_max_cpu_knob.kattr.attr,
+	&advisor_target_scan_time_knob.kattr.attr,
+	&advisor_min_pages_to_scan_knob.kattr.attr,
+	&advisor_max_pages_to_scan_knob.kattr.attr,
+	&pages_shared_attr.attr,
+	&pages_sharing_attr.attr,
+	&pages_unshared_attr.attr,
+	&pages_volatile_attr.attr,
+	&pages_skipped_attr.attr,
+	&pages_scanned_attr.attr,
+	&full_scans_attr.attr,
+	&general_profit_attr.attr,
+	&ksm_zero_pages_attr.attr,
+	&stable_node_chains_attr.attr,
+	&stable_node_dups_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group ksm_attr_group = {
+	.attrs = ksm_attrs,
+	.name = "ksm",
+};
+#endif /* CONFIG_SYSFS */
+
+static int __init ksm_init(void)
+{
+	int err;
+
+	ksm_client_cache = KMEM_CACHE(ksm_client, 0);
+	ksm_entry_cache = KMEM_CACHE(ksm_entry, 0);
+	ksm_shared_cache = KMEM_CACHE(ksm_shared, 0);
+	if (!ksm_client_cache || !ksm_entry_cache || !ksm_shared_cache) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	ksm_zero_csum = page_csum(ZERO_PAGE(0));
+
+	ksmd_task = kthread_run(ksmd_main, NULL, "ksmd");
+	if (IS_ERR(ksmd_task)) {
+		err = PTR_ERR(ksmd_task);
+		pr_err("ksm: creating kthread failed\n");
+		goto fail;
+	}
+
+#ifdef CONFIG_SYSFS
+	err = sysfs_create_group(mm_kobj, &ksm_attr_group);
+	if (err) {
+		pr_err("ksm: register sysfs failed\n");
+		kthread_stop(ksmd_task);
+		goto fail;
+	}
+#else
+	ksm_run = KSM_RUN_MERGE;	/* no way for the user to start it */
+#endif
+
+#ifdef CONFIG_MEMORY_HOTREMOVE
+	hotplug_memory_notifier(ksm_memory_callback, KSM_CALLBACK_PRI);
+#endif
+	return 0;
+
+fail:
+	kmem_cache_destroy(ksm_shared_cache);
+	kmem_cache_destroy(ksm_entry_cache);
+	kmem_cache_destroy(ksm_client_cache);
+	return err;
+}
+subsys_initcall(ksm_init);
