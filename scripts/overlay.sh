@@ -10,7 +10,9 @@ owned() {
 	cd "$TOP" && git ls-files -co --exclude-standard -- mm include Documentation \
 		tools/testing/selftests/mm 2>/dev/null
 }
-stamp=$( (cat "$TOP/BASE_VERSION"; cat "$TOP"/patches/* 2>/dev/null) | sha1sum | cut -d' ' -f1)
+patch_files=("$TOP"/patches/*.patch)
+[ -e "${patch_files[0]}" ] || patch_files=()
+stamp=$(cat "$TOP/BASE_VERSION" "$TOP/patches/series" "${patch_files[@]}" | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$SRC/.overlay-stamp" 2>/dev/null)" != "$stamp" ]; then
 	log "fresh overlay tree (base or patches changed)"
 	rm -rf "$SRC"
