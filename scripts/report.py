@@ -36,8 +36,8 @@ def load_known(path, build):
         if not line:
             continue
         # "<build>: <test name> -- <reason>"
-        m = re.match(r"(\w+):\s*(.*?)\s+--\s+(.*)$", line)
-        if m and m.group(1) in (build, "all"):
+        m = re.match(r"([\w-]+):\s*(.*?)\s+--\s+(.*)$", line)
+        if m and m.group(1) in (build, build.split("-")[0], "all"):
             known[m.group(2)] = m.group(3)
     return known
 

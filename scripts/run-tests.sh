@@ -9,4 +9,4 @@ mkdir -p "$LOGS"
 echo "== $KSM KSM, $CONFIG config: testing; logs in $LOGS"
 "$TOP/scripts/boot.sh" "$mode" 2>/dev/null |
 	python3 "$TOP/scripts/report.py" --known "$TOP/tests/known-failures" \
-		--build "$KSM" --console "$LOGS/console.log" | tee "$LOGS/summary.txt"
+		--build "$KSM-$CONFIG" --console "$LOGS/console.log" | tee "$LOGS/summary.txt"
