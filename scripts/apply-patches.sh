@@ -10,7 +10,7 @@ cp -a "$BASE" "$SRC"
 chmod -R u+w "$SRC"
 cd "$SRC"
 git init -q
-git add -A
+git add -A -f .	# Debian's tarball .gitignore ignores every top-level path
 git -c user.name=base -c user.email=base@localhost commit -q -m "linux-source-6.12 $BASE_VERSION"
 git -c user.name=ksm -c user.email=ksm@localhost am -q "$TOP"/out/patches/*.patch
 git log --oneline | head -n 20 >&2
