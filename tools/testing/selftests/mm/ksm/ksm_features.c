@@ -65,26 +65,13 @@ static double now_secs(void)
 /* One "name value" line of /proc/<pid>/ksm_stat (pid 0: self); -1: absent. */
 static long ksm_stat_get(pid_t pid, const char *name)
 {
-	char path[64], line[128];
-	size_t len = strlen(name);
-	long val = -1;
-	FILE *f;
+	char path[64];
 
 	if (pid)
 		snprintf(path, sizeof(path), "/proc/%d/ksm_stat", pid);
 	else
 		snprintf(path, sizeof(path), "/proc/self/ksm_stat");
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, len) && line[len] == ' ') {
-			val = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
+	return proc_field(path, name);
 }
 
 /* The word after @name in /proc/self/ksm_stat; false if absent. */

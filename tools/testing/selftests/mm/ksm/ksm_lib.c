@@ -344,12 +344,12 @@ bool ksm_wait_idle(int timeout_s)
 
 /* ---- procfs ---- */
 
-long vmstat_get(const char *name)
+long proc_field(const char *path, const char *name)
 {
 	char line[256];
 	size_t len = strlen(name);
 	long val = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -361,6 +361,11 @@ long vmstat_get(const char *name)
 	}
 	fclose(f);
 	return val;
+}
+
+long vmstat_get(const char *name)
+{
+	return proc_field("/proc/vmstat", name);
 }
 
 uint64_t pagemap_entry(pid_t pid, const void *addr)
@@ -415,32 +420,28 @@ int pagemap_range(pid_t pid, const void *addr, long count, uint64_t *out)
 #define KPAGEFLAGS_FILE	"/proc/kpageflags"
 #define KPAGECOUNT_FILE	"/proc/kpagecount"
 
-uint64_t kpageflags(unsigned long pfn)
+/* The 64-bit word for @pfn in a /proc/kpage* file; 0 if unreadable. */
+static uint64_t kpage_word(const char *file, unsigned long pfn)
 {
-	uint64_t flags = 0;
-	int fd = open(KPAGEFLAGS_FILE, O_RDONLY);
+	uint64_t word = 0;
+	int fd = open(file, O_RDONLY);
 
 	if (fd < 0)
 		return 0;
-	if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) !=
-	    sizeof(flags))
-		flags = 0;
+	if (pread(fd, &word, sizeof(word), pfn * sizeof(word)) != sizeof(word))
+		word = 0;
 	close(fd);
-	return flags;
+	return word;
+}
+
+uint64_t kpageflags(unsigned long pfn)
+{
+	return kpage_word(KPAGEFLAGS_FILE, pfn);
 }
 
 uint64_t kpagecount(unsigned long pfn)
 {
-	uint64_t count = 0;
-	int fd = open(KPAGECOUNT_FILE, O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &count, sizeof(count), pfn * sizeof(count)) !=
-	    sizeof(count))
-		count = 0;
-	close(fd);
-	return count;
+	return kpage_word(KPAGECOUNT_FILE, pfn);
 }
 
 bool kpf_ksm_reliable(void)

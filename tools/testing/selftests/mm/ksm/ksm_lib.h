@@ -74,6 +74,8 @@ void ksm_print_counters(const char *when);
 bool ksm_wait_idle(int timeout_s);
 
 /* ---- procfs ---- */
+/* The number after "@name " in a /proc file of such lines; -1 if absent. */
+long proc_field(const char *path, const char *name);
 long vmstat_get(const char *name);	/* -1 if absent */
 uint64_t pagemap_entry(pid_t pid, const void *addr);	/* pid 0: self */
 uint64_t kpageflags(unsigned long pfn);	/* 0 on error */
