@@ -222,6 +222,7 @@ static unsigned int ksm_smart_scan = 1;
 static unsigned int ksm_merge_across_nodes = 1;
 static unsigned int ksm_max_page_sharing = 256;
 static unsigned int ksm_chains_prune_ms = 2000;
+static unsigned long ksm_chains_pruned_at;	/* jiffies, 0: never */
 
 /*
  * The scan-time advisor: instead of a fixed pages_to_scan, aim at one full
@@ -609,12 +610,13 @@ again:
 }
 
 /*
- * Call @fn on every descriptor of the stable trees.  @fn may prune the
- * descriptor it is given (a head's duplicates are visited first, so a
- * head handing its place to one has nothing left to visit there).
+ * Call @fn on every descriptor of the stable trees, or only on those
+ * outside chains unless @chains.  @fn may prune the descriptor it is given
+ * (a head's duplicates are visited first, so a head handing its place to
+ * one has nothing left to visit there).
  */
 static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
-			    void *arg)
+			    void *arg, bool chains)
 {
 	struct ksm_shared *sh, *d, *tmp;
 	struct rb_node *node, *next;
@@ -624,26 +626,66 @@ static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 		for (node = rb_first(&ksm_stable_root[nid]); node; node = next) {
 			next = rb_next(node);
 			sh = rb_entry(node, struct ksm_shared, rb);
-			list_for_each_entry_safe(d, tmp, &sh->dups, dups)
-				fn(d, arg);
-			fn(sh, arg);
+			if (list_empty(&sh->dups) || chains) {
+				list_for_each_entry_safe(d, tmp, &sh->dups, dups)
+					fn(d, arg);
+				fn(sh, arg);
+			}
 			cond_resched();
 		}
 	}
 }
 
-static void shared_check_stale(struct ksm_shared *sh, void *unused)
+/*
+ * A KSM page migrated to another node while merge_across_nodes=0 sits in
+ * the wrong tree: move its descriptor to the tree of its node, where it
+ * becomes a duplicate if a KSM page of the same content is there.
+ */
+static void shared_move_tree(struct ksm_shared *sh, struct folio *kfolio)
+{
+	chain_remove(sh);
+	sh->is_dup = false;
+	INIT_LIST_HEAD(&sh->dups);
+	sh->nid = tree_nid(folio_nid(kfolio));
+	stable_insert(sh, &kfolio->page);
+}
+
+/* Prune @sh if its KSM page is gone, move it if it changed node. */
+static void shared_check(struct ksm_shared *sh, void *unused)
 {
 	struct folio *kfolio = shared_get_folio(sh, false);
 
-	if (kfolio)
-		folio_put(kfolio);
+	if (!kfolio)
+		return;
+	if (tree_nid(folio_nid(kfolio)) != sh->nid)
+		shared_move_tree(sh, kfolio);
+	folio_put(kfolio);
 }
 
-/* Drop descriptors whose KSM page has been freed. */
-static void stable_prune_stale(void)
+/*
+ * Drop descriptors whose KSM page has been freed and rehome those whose
+ * page moved to another node: all of them, or only those outside chains
+ * unless @chains.
+ */
+static void stable_prune_stale(bool chains)
 {
-	stable_for_each(shared_check_stale, NULL);
+	stable_for_each(shared_check, NULL, chains);
+}
+
+/*
+ * Chains are swept for stale duplicates at most once per
+ * stable_node_chains_prune_millisecs; in between, a stale duplicate is
+ * only dropped when a lookup stumbles on it.
+ */
+static bool chains_prune_due(void)
+{
+	unsigned long interval = msecs_to_jiffies(READ_ONCE(ksm_chains_prune_ms));
+
+	if (ksm_chains_pruned_at &&
+	    time_before(jiffies, ksm_chains_pruned_at + interval))
+		return false;
+	ksm_chains_pruned_at = jiffies ?: 1;
+	return true;
 }
 
 /* Take an entry off its descriptor's list, with the KSM folio locked. */
@@ -1122,7 +1164,8 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	if (!err && kfolio)
 		entry_link_shared(e, folio_shared(kfolio), vma->anon_vma);
 unlock:
-	trace_ksm_merge_with_ksm_page(kfolio, page_to_pfn(page), e, mm, err);
+	trace_ksm_merge_with_ksm_page(kfolio ? folio_pfn(kfolio) : 0,
+				      page_to_pfn(page), e, mm, err);
 	folio_unlock(folio);
 unlock_kfolio:
 	if (kfolio)
@@ -1401,7 +1444,7 @@ static void round_end(void)
 {
 	trace_ksm_stop_scan(ksm_full_scans, ksm_entries_total);
 	unstable_forget();
-	stable_prune_stale();
+	stable_prune_stale(chains_prune_due());
 	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
 		advisor_adjust();
 	ksm_full_scans++;
@@ -1896,7 +1939,7 @@ static int unmerge_everything(void)
 	spin_lock(&ksm_clients_lock);
 	cursor_set(NULL);
 	spin_unlock(&ksm_clients_lock);
-	stable_prune_stale();
+	stable_prune_stale(true);
 	return err;
 }
 
@@ -2119,7 +2162,7 @@ static void stable_prune_range(unsigned long start_pfn, unsigned long end_pfn)
 {
 	struct pfn_range range = { start_pfn, end_pfn };
 
-	stable_for_each(shared_prune_in, &range);
+	stable_for_each(shared_prune_in, &range, true);
 }
 
 /*
@@ -2257,7 +2300,7 @@ static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
 	} else {
 		mutex_lock(&ksm_lock);
 		if (val != *knob->value) {
-			stable_prune_stale();
+			stable_prune_stale(true);
 			if (ksm_trees_empty()) {
 				unstable_clear();
 				WRITE_ONCE(*knob->value, val);

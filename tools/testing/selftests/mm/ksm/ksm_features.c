@@ -22,13 +22,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/types.h>
 
@@ -85,8 +88,11 @@ static bool ksm_stat_word(const char *name, char *buf, size_t size)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, len) && line[len] == ' ') {
-			snprintf(buf, size, "%s", line + len + 1);
+		/* "name value" or, for the yes/no lines, "name: value" */
+		if (!strncmp(line, name, len) &&
+		    (line[len] == ' ' || line[len] == ':')) {
+			snprintf(buf, size, "%s", line + len + 1 +
+				 strspn(line + len + 1, " "));
 			buf[strcspn(buf, "\n")] = '\0';
 			found = true;
 			break;
@@ -190,6 +196,72 @@ static bool numa_groups_ok(struct worker *w)
 	return true;
 }
 
+#define MPOL_MF_MOVE_ALL_FLAG	(1 << 2)
+
+/*
+ * Move worker @w's pages [0, NUMA_NPAGES) to @node; true if all moved.
+ * A page briefly referenced by someone else (ksmd, say) fails to move
+ * and is tried again.
+ */
+static bool worker_move_pages(struct worker *w, int node)
+{
+	long addr = worker_op(w, W_ADDR, 0, 0, 0);
+	int nodes[NUMA_NPAGES], status[NUMA_NPAGES];
+	void *pages[NUMA_NPAGES];
+	long i, ret = -1, left = NUMA_NPAGES;
+	int try;
+
+	for (i = 0; i < NUMA_NPAGES; i++) {
+		pages[i] = (char *)addr + i * page_size;
+		nodes[i] = node;
+	}
+	for (try = 0; try < 10 && left; try++) {
+		if (try)
+			usleep(100000);
+		/* KSM pages are mapped by several processes: MOVE_ALL. */
+		ret = sys_move_pages(w->pid, NUMA_NPAGES, pages, nodes, status,
+				     MPOL_MF_MOVE_ALL_FLAG);
+		if (ret < 0)
+			break;
+		for (i = 0, left = 0; i < NUMA_NPAGES; i++)
+			left += status[i] != node;
+	}
+	if (left)
+		ksft_print_msg("move_pages: %ld pages not on node %d (ret %ld, %s)\n",
+			       left, node, ret, ret < 0 ? strerror(errno) : "");
+	return !left;
+}
+
+/*
+ * With merge_across_nodes=0, the node-0 KSM pages are migrated to node 1:
+ * they must leave node 0's tree (joining the chains of their twins in
+ * node 1's), so that a newcomer on node 0 with the same content finds
+ * nothing to merge with on its node.
+ */
+static bool numa_migrated_pages_change_tree(struct worker *w)
+{
+	struct worker late;
+	bool ok;
+
+	if (!worker_move_pages(&w[0], 1) || !ksm_wait_scans(2, KSM_WAIT_SECS))
+		return false;
+	ok = !worker_start(&late) &&
+	     !worker_op(&late, W_MAP, NUMA_NPAGES, 0, 0) &&
+	     !worker_op(&late, W_MBIND, 0, 0, 0) &&
+	     !worker_op(&late, W_FILL, BASE, NUMA_NPAGES, 0) &&
+	     !worker_op(&late, W_MADV, MADV_MERGEABLE, 0, NUMA_NPAGES) &&
+	     ksm_wait_scans(3, KSM_WAIT_SECS);
+	ksft_print_msg("after migration: shared %ld sharing %ld chains %ld\n",
+		       ksm_get("pages_shared"), ksm_get("pages_sharing"),
+		       ksm_get("stable_node_chains"));
+	ok = ok && ksm_get("pages_sharing") == 2 * NUMA_NPAGES &&
+	     ksm_get("stable_node_chains") == NUMA_NPAGES &&
+	     workers_private(&late, 1, 0, NUMA_NPAGES) &&
+	     workers_check(w, NUMA_NW) && workers_check(&late, 1);
+	worker_stop(&late);
+	return ok;
+}
+
 static void test_numa(void)
 {
 	struct worker w[NUMA_NW];
@@ -202,6 +274,7 @@ static void test_numa(void)
 				      "needs 2 NUMA nodes and the knob");
 		ksft_test_result_skip("numa: one KSM page per node, content intact\n");
 		ksft_test_result_skip("numa: merge_across_nodes busy while merged\n");
+		ksft_test_result_skip("numa: migrated KSM pages move to their node's tree\n");
 		ksft_test_result_skip("numa: merge_across_nodes=1 merges across nodes\n");
 		return;
 	}
@@ -240,6 +313,9 @@ static void test_numa(void)
 	ksft_test_result(ret == -EBUSY && ksm_get("merge_across_nodes") == 0,
 			 "numa: merge_across_nodes busy while merged (%s)\n",
 			 strerror(-ret));
+
+	ksft_test_result(numa_migrated_pages_change_tree(w),
+			 "numa: migrated KSM pages move to their node's tree\n");
 
 	ok = !ksm_write_knob("run", "2") &&
 	     !ksm_write_knob("merge_across_nodes", "1") && !ksm_start() &&
@@ -304,6 +380,63 @@ static void test_chains(void)
 	     !worker_op(&w, W_CHECK, 0, 0, 0);
 	ksft_test_result(ok, "chains: run=2 unmerges chains, content intact\n");
 	worker_stop(&w);
+	reset_ksm();
+}
+
+/*
+ * KSM pages of a chain that outlive all their mappings (here, held by a
+ * pipe) leave stale duplicates behind once freed.  Chains are swept for
+ * those at most once per stable_node_chains_prune_millisecs: an hour keeps
+ * them, 0 sweeps them within a few scans.
+ */
+static bool chain_prune_run(struct region *r, int *pipefd, long *kept,
+			    long *left)
+{
+	long expect = CHAIN_NPAGES / 2;
+	struct iovec iov = { r->buf, CHAIN_NPAGES * page_size };
+
+	if (!ksm_wait_counters(expect, expect, KSM_WAIT_SECS) ||
+	    vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)iov.iov_len ||
+	    ksm_write_knob("stable_node_chains_prune_millisecs", "3600000"))
+		return false;
+	region_unmap(r);
+	if (!ksm_wait_counters(0, 0, KSM_WAIT_SECS))
+		return false;
+	close(pipefd[0]);
+	close(pipefd[1]);
+	if (!ksm_wait_scans(3, KSM_WAIT_SECS))
+		return false;
+	*kept = ksm_get("stable_node_dups");
+	if (ksm_write_knob("stable_node_chains_prune_millisecs", "0") ||
+	    !ksm_wait_scans(3, KSM_WAIT_SECS))
+		return false;
+	*left = ksm_get("stable_node_dups");
+	return true;
+}
+
+static void test_chain_prune(void)
+{
+	long kept = -1, left = -1;
+	int pipefd[2];
+	struct region r;
+	bool ok;
+
+	ksm_write_knob("run", "2");
+	ok = !ksm_write_knob("max_page_sharing", "2") &&
+	     !ksm_write_knob("stable_node_chains_prune_millisecs", "0") &&
+	     !ksm_start() && !pipe(pipefd) && !region_map(&r, CHAIN_NPAGES);
+	if (!ok)
+		ksft_exit_fail_msg("chains: cannot set up the prune test\n");
+	region_fill(&r, BASE + 0x1100, CHAIN_PERIOD);
+	ok = !madvise(r.buf, CHAIN_NPAGES * page_size, MADV_MERGEABLE) &&
+	     chain_prune_run(&r, pipefd, &kept, &left);
+	ksft_print_msg("chains: stale dups kept %ld (of %d), left after prune %ld\n",
+		       kept, CHAIN_NPAGES / 2, left);
+	ksft_test_result(ok && kept == CHAIN_NPAGES / 2 && left == 0 &&
+			 ksm_get("stable_node_chains") == 0,
+			 "chains: stale dups pruned per stable_node_chains_prune_millisecs\n");
+	ksm_write_knob("stable_node_chains_prune_millisecs", "2000");
+	region_unmap(&r);
 	reset_ksm();
 }
 
@@ -563,6 +696,51 @@ static void test_smart(void)
 
 /* ---- advisor_mode ---- */
 
+/* Wait up to @secs for pages_to_scan to satisfy @cmp against @val. */
+static bool advisor_wait(int cmp, long val, int secs)
+{
+	long pts = -1;
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		pts = ksm_get("pages_to_scan");
+		if ((cmp > 0 && pts > val) || (cmp == 0 && pts == val))
+			return true;
+		usleep(100000);
+	}
+	ksft_print_msg("pages_to_scan stayed at %ld (wanted %s %ld)\n",
+		       pts, cmp ? ">" : "==", val);
+	return false;
+}
+
+/*
+ * With a 1000 s target the advisor must come down to its minimum; then
+ * 1000 pages at 10 pages per 50 ms take 5 s a round, longer than a 1 s
+ * target, so it must scan faster.  Never outside [10, 400].
+ */
+static bool advisor_steers(void)
+{
+	struct worker w;
+	bool ok;
+
+	if (worker_start_filled(&w, 1000, BASE + 0x5100, 1000))
+		return false;
+	ok = !ksm_write_knob("advisor_min_pages_to_scan", "10") &&
+	     !ksm_write_knob("advisor_max_pages_to_scan", "400") &&
+	     !ksm_write_knob("advisor_target_scan_time", "1000") &&
+	     !ksm_write_knob("sleep_millisecs", "50") &&
+	     advisor_wait(0, 10, 60) &&
+	     !ksm_write_knob("advisor_target_scan_time", "1") &&
+	     advisor_wait(1, 10, 60) && ksm_get("pages_to_scan") <= 400;
+	ksft_print_msg("advisor: raised to %ld\n", ksm_get("pages_to_scan"));
+	ksm_write_knob("advisor_target_scan_time", "200");
+	ksm_write_knob("advisor_min_pages_to_scan", "500");
+	ksm_write_knob("advisor_max_pages_to_scan", "30000");
+	ksm_write_knob("sleep_millisecs", "10");
+	worker_stop(&w);
+	return ok;
+}
+
 static void test_advisor(void)
 {
 	long lo, hi, pts, ret;
@@ -574,6 +752,7 @@ static void test_advisor(void)
 	if (ksm_read_knob_str("advisor_mode", mode, sizeof(mode))) {
 		ksft_test_result_skip("advisor: pages_to_scan read-only (no advisor_mode)\n");
 		ksft_test_result_skip("advisor: pages_to_scan within advisor limits\n");
+		ksft_test_result_skip("advisor: raises and lowers pages_to_scan\n");
 		ksft_test_result_skip("advisor: advisor_mode=none restores writability\n");
 		return;
 	}
@@ -604,15 +783,33 @@ static void test_advisor(void)
 			 !worker_op(&w, W_CHECK, 0, 0, 0),
 			 "advisor: pages_to_scan within advisor limits\n");
 
+	worker_stop(&w);
+	ksft_test_result(advisor_steers(), "advisor: raises and lowers pages_to_scan\n");
+
 	ok = !ksm_write_knob("advisor_mode", "none") &&
 	     !ksm_write_knob("pages_to_scan", "1234") &&
 	     ksm_get("pages_to_scan") == 1234;
 	ksft_test_result(ok, "advisor: advisor_mode=none restores writability\n");
-	worker_stop(&w);
 	reset_ksm();
 }
 
 /* ---- /proc/<pid>/ksm_stat ---- */
+
+/* ksm_merge_any reads "yes" while PR_SET_MEMORY_MERGE is on, else "no". */
+static bool merge_any_follows_prctl(void)
+{
+	char on[32] = "", off[32] = "";
+	bool ok;
+
+	ok = !prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) &&
+	     ksm_stat_word("ksm_merge_any", on, sizeof(on));
+	ok = !prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0) && ok &&
+	     ksm_stat_word("ksm_merge_any", off, sizeof(off));
+	if (!ok || strcmp(on, "yes") || strcmp(off, "no"))
+		ksft_print_msg("ksm_merge_any: with prctl '%s', without '%s'\n",
+			       on, off);
+	return ok && !strcmp(on, "yes") && !strcmp(off, "no");
+}
 
 static void test_ksm_stat(void)
 {
@@ -662,7 +859,7 @@ static void test_ksm_stat(void)
 				      "not in this kernel's ksm_stat, not documented for 6.12");
 	else
 		ksft_test_result(has_any && has_able && !strcmp(any, "no") &&
-				 !strcmp(able, "yes"),
+				 !strcmp(able, "yes") && merge_any_follows_prctl(),
 				 "ksm_stat: ksm_merge_any and ksm_mergeable\n");
 
 	fflush(NULL);
@@ -687,20 +884,119 @@ static void test_ksm_stat(void)
 	reset_ksm();
 }
 
+/* ---- tracepoints ---- */
+
+static const char *tracefs(void)
+{
+	static const char * const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/ksm", dirs[i]);
+		if (!access(path, F_OK))
+			return dirs[i];
+	}
+	if (!mount("tracefs", dirs[0], "tracefs", 0, NULL))
+		return dirs[0];
+	return NULL;
+}
+
+static int trace_write(const char *dir, const char *file, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* How many lines of the trace buffer show event @name. */
+static long trace_count(const char *dir, const char *name)
+{
+	char path[128], line[512], key[64];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	snprintf(key, sizeof(key), " %s: ", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, key))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Two pairs of identical pages, merged and then unmapped, must show up as
+ * scan rounds, one new KSM page per pair, a merge into it for the
+ * other page, and the entries being dropped.
+ */
+static void test_tracepoints(void)
+{
+	static const char * const events[] = {
+		"ksm_start_scan", "ksm_stop_scan", "ksm_merge_one_page",
+		"ksm_merge_with_ksm_page", "ksm_remove_rmap_item",
+	};
+	const char *dir = tracefs();
+	struct region r;
+	bool ok;
+	size_t i;
+
+	if (!dir) {
+		ksft_test_result_skip("tracepoints: ksm events fire (no tracefs)\n");
+		return;
+	}
+	ok = !trace_write(dir, "trace", "") &&
+	     !trace_write(dir, "events/ksm/enable", "1") &&
+	     !region_map(&r, 4);
+	if (ok) {
+		region_fill(&r, BASE + 0x7000, 2);
+		ok = !madvise(r.buf, 4 * page_size, MADV_MERGEABLE) &&
+		     ksm_wait_counters(2, 2, KSM_WAIT_SECS) && !region_check(&r);
+		region_unmap(&r);
+		ok = ok && ksm_wait_idle(KSM_WAIT_SECS);
+	}
+	trace_write(dir, "events/ksm/enable", "0");
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		long n = trace_count(dir, events[i]);
+
+		if (n <= 0 || (!strcmp(events[i], "ksm_merge_one_page") && n < 2)) {
+			ksft_print_msg("event %s: %ld lines\n", events[i], n);
+			ok = false;
+		}
+	}
+	trace_write(dir, "trace", "");
+	ksft_test_result(ok, "tracepoints: ksm events fire\n");
+}
+
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(4 + 3 + 3 + P_NR + 2 + 3 + 5);
+	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 4 + 5 + 1);
 	ksm_init();
 	ksm_setup_fast();
 
 	test_numa();
 	test_chains();
+	test_chain_prune();
 	test_zero();
 	test_prctl();
 	test_smart();
 	test_advisor();
 	test_ksm_stat();
+	test_tracepoints();
 
 	ksm_restore_knobs();
 	ksft_finished();

@@ -460,9 +460,9 @@ bool kpf_ksm_reliable(void)
 	p[0] = 1;
 	flags = kpageflags(page_pfn(0, p));
 	munmap(p, page_size);
-	if (!(flags & (1ULL << 12)))	/* KPF_ANON: flags unusable */
+	if (!(flags & BIT_ULL(12)))	/* KPF_ANON: flags unusable */
 		ksft_print_msg("/proc/kpageflags unusable: KPF_KSM not checked\n");
-	else if (flags & (1ULL << KPF_KSM_BIT))
+	else if (flags & BIT_ULL(KPF_KSM_BIT))
 		ksft_print_msg("kpageflags sets KPF_KSM on plain anon pages: %s\n",
 			       "KPF_KSM not checked");
 	else
@@ -479,7 +479,7 @@ int page_ksm_flag(pid_t pid, const void *addr)
 	pfn = page_pfn(pid, addr);
 	if (!pfn)
 		return -1;
-	return !!(kpageflags(pfn) & (1ULL << KPF_KSM_BIT));
+	return !!(kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT));
 }
 
 /* ---- page content ---- */
@@ -809,7 +809,7 @@ bool workers_merged(struct worker *w, int nw, long first, long count)
 			goto out;
 		}
 		if (kpf_ksm_reliable() &&
-		    !(kpageflags(pfn) & (1ULL << KPF_KSM_BIT))) {
+		    !(kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT))) {
 			ksft_print_msg("page %ld (pfn %#lx) is not a KSM page\n",
 				       first + p, pfn);
 			goto out;
@@ -863,7 +863,7 @@ bool workers_private(struct worker *w, int nw, long first, long count)
 				goto out;
 			}
 			if (kpf_ksm_reliable() &&
-			    (kpageflags(pfn) & (1ULL << KPF_KSM_BIT))) {
+			    (kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT))) {
 				ksft_print_msg("worker %d page %ld still a KSM page\n",
 					       i, first + p);
 				goto out;

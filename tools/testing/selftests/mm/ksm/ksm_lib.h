@@ -22,10 +22,13 @@
 
 #define KSM_SYSFS "/sys/kernel/mm/ksm/"
 
-#define PM_PFN_MASK		((1ULL << 55) - 1)
-#define PM_MMAP_EXCLUSIVE	(1ULL << 56)
-#define PM_SWAP			(1ULL << 62)
-#define PM_PRESENT		(1ULL << 63)
+#ifndef BIT_ULL
+#define BIT_ULL(nr)		(1ULL << (nr))
+#endif
+#define PM_PFN_MASK		(BIT_ULL(55) - 1)
+#define PM_MMAP_EXCLUSIVE	BIT_ULL(56)
+#define PM_SWAP			BIT_ULL(62)
+#define PM_PRESENT		BIT_ULL(63)
 #define KPF_KSM_BIT		21
 
 /*
