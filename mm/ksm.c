@@ -191,6 +191,7 @@ struct ksm_cursor {
 	unsigned long addr;		/* next address to look at */
 	struct ksm_entry **link;	/* where the entry for addr belongs */
 	unsigned int round;		/* parity matches E_ROUND */
+	bool last;			/* the page found is the mm's last */
 };
 
 #define KSM_RUN_STOP	0
@@ -1398,6 +1399,7 @@ static void cursor_set(struct ksm_client *c)
 	ksm_cursor.client = c;
 	ksm_cursor.addr = 0;
 	ksm_cursor.link = c ? &c->entries : NULL;
+	ksm_cursor.last = false;
 }
 
 /* The client after @c, or NULL at the end; under ksm_clients_lock. */
@@ -1440,14 +1442,19 @@ static void advisor_adjust(void)
 	trace_ksm_advisor(elapsed_ms / MSEC_PER_SEC, want, cpu_pct);
 }
 
+/*
+ * Every page of the round has been looked at.  Count the round before
+ * anything that may sleep: whoever changed a page after it was looked at
+ * and then waits for one more full scan must not see this one counted.
+ */
 static void round_end(void)
 {
 	trace_ksm_stop_scan(ksm_full_scans, ksm_entries_total);
+	WRITE_ONCE(ksm_full_scans, ksm_full_scans + 1);
 	unstable_forget();
 	stable_prune_stale(chains_prune_due());
 	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
 		advisor_adjust();
-	ksm_full_scans++;
 }
 
 static void entry_free(struct ksm_entry *e)
@@ -1571,42 +1578,73 @@ static struct ksm_entry *cursor_entry_at(unsigned long addr)
 }
 
 /*
+ * The first candidate page in @mm at or after @addr: its address in
+ * *@found (the page itself, referenced, in *@pagep if @pagep), or false
+ * if there is none.  The caller holds the mmap_lock.
+ */
+static bool mm_seek_page(struct mm_struct *mm, unsigned long addr,
+			 unsigned long *found, struct page **pagep)
+{
+	VMA_ITERATOR(vmi, mm, addr);
+	struct vm_area_struct *vma;
+
+	for_each_vma(vmi, vma) {
+		struct page_seek seek = {};
+
+		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+			continue;
+		if (!seek_page(vma, max(addr, vma->vm_start), vma->vm_end,
+			       &seek))
+			continue;
+		*found = seek.addr;
+		if (pagep)
+			*pagep = seek.page;
+		else
+			put_page(seek.page);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Look for the next candidate page in the cursor's mm, from the cursor's
  * address on; the caller holds its mmap_lock.  Returns its entry (with
  * the page referenced in *@pagep), or NULL: then *@done tells whether
- * this mm has been scanned to its end (or entry allocation failed).
+ * this mm has been scanned to its end (not if entry allocation failed).
+ *
+ * It also looks one page ahead: if there is no candidate after this one,
+ * the entries after it are for vanished pages and are freed now, and
+ * cursor.last is set, so that the caller finishes the mm (and perhaps the
+ * round) right after scanning the page, with no lock to take in between.
+ * A round then ends as soon as its last page has been looked at, and
+ * full_scans never counts a round whose pages were looked at before a
+ * change the caller made while the round was being finished.
  */
 static struct ksm_entry *scan_in_mm(struct mm_struct *mm, struct page **pagep,
 				    bool *done)
 {
-	VMA_ITERATOR(vmi, mm, ksm_cursor.addr);
 	struct ksm_cursor *cur = &ksm_cursor;
-	struct vm_area_struct *vma;
+	unsigned long addr, next;
+	struct ksm_entry *e;
 
-	*done = true;
-	for_each_vma(vmi, vma) {
-		struct page_seek seek = {};
-		struct ksm_entry *e;
-
-		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
-			continue;
-		if (!seek_page(vma, max(cur->addr, vma->vm_start), vma->vm_end,
-			       &seek)) {
-			cur->addr = vma->vm_end;
-			continue;
-		}
-		e = cursor_entry_at(seek.addr);
-		if (!e) {
-			put_page(seek.page);
-			*done = false;
-			return NULL;
-		}
-		cur->addr = seek.addr + PAGE_SIZE;
-		cur->link = &e->next;
-		*pagep = seek.page;
-		return e;
+	*done = !mm_seek_page(mm, cur->addr, &addr, pagep);
+	if (*done)
+		return NULL;
+	e = cursor_entry_at(addr);
+	if (!e) {
+		cur->addr = addr;
+		put_page(*pagep);
+		return NULL;
 	}
-	return NULL;
+	cur->link = &e->next;
+	if (mm_seek_page(mm, addr + PAGE_SIZE, &next, NULL)) {
+		cur->addr = next;
+	} else {
+		cur->addr = TASK_SIZE;
+		entries_free_from(cur->link);
+		cur->last = true;
+	}
+	return e;
 }
 
 /*
@@ -1647,6 +1685,10 @@ static struct ksm_entry *scan_next(struct page **pagep)
 	}
 }
 
+/*
+ * Scan up to @nr pages.  After the last page of an mm, go on to the next
+ * mm at once (ending the round after the last one, which ends the batch).
+ */
 static void ksm_scan_batch(unsigned int nr)
 {
 	struct ksm_entry *e;
@@ -1660,6 +1702,11 @@ static void ksm_scan_batch(unsigned int nr)
 		ksm_pages_scanned++;
 		scan_page(e, page);
 		put_page(page);
+		if (ksm_cursor.last) {
+			ksm_cursor.last = false;
+			if (!cursor_next_client())
+				break;
+		}
 		cond_resched();
 	}
 }
@@ -2245,7 +2292,8 @@ static bool ksm_trees_empty(void)
  * @kattr: the sysfs attribute
  * @value: the variable it sets
  * @min: smallest value accepted
- * @max: largest value accepted (1: a boolean)
+ * @max: largest value accepted
+ * @boolean: also takes the words kstrtobool() knows ("y", "off", ...)
  * @needs_empty_trees: only changeable while there are no KSM pages
  * @wakes_ksmd: ksmd should look at the new value at once
  */
@@ -2254,6 +2302,7 @@ struct ksm_knob {
 	unsigned int *value;
 	unsigned int min;
 	unsigned int max;
+	bool boolean;
 	bool needs_empty_trees;
 	bool wakes_ksmd;
 };
@@ -2271,7 +2320,7 @@ static int knob_parse(struct ksm_knob *knob, const char *buf,
 {
 	bool flag;
 
-	if (knob->max == 1) {
+	if (knob->boolean) {
 		if (kstrtobool(buf, &flag))
 			return -EINVAL;
 		*val = flag;
@@ -2323,8 +2372,8 @@ static struct ksm_knob _name##_knob = {					\
 
 KSM_KNOB(pages_to_scan, ksm_pages_to_scan, 0, UINT_MAX);
 KSM_KNOB(sleep_millisecs, ksm_sleep_ms, 0, UINT_MAX, .wakes_ksmd = true);
-KSM_KNOB(use_zero_pages, ksm_use_zero_pages, 0, 1);
-KSM_KNOB(smart_scan, ksm_smart_scan, 0, 1);
+KSM_KNOB(use_zero_pages, ksm_use_zero_pages, 0, 1, .boolean = true);
+KSM_KNOB(smart_scan, ksm_smart_scan, 0, 1, .boolean = true);
 KSM_KNOB(merge_across_nodes, ksm_merge_across_nodes, 0, 1,
 	 .needs_empty_trees = true);
 KSM_KNOB(max_page_sharing, ksm_max_page_sharing, 2, UINT_MAX,

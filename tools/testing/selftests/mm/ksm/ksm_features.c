@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <linux/mempolicy.h>
 #include <linux/types.h>
 
 #include "kselftest.h"
@@ -196,8 +197,6 @@ static bool numa_groups_ok(struct worker *w)
 	return true;
 }
 
-#define MPOL_MF_MOVE_ALL_FLAG	(1 << 2)
-
 /*
  * Move worker @w's pages [0, NUMA_NPAGES) to @node; true if all moved.
  * A page briefly referenced by someone else (ksmd, say) fails to move
@@ -220,7 +219,7 @@ static bool worker_move_pages(struct worker *w, int node)
 			usleep(100000);
 		/* KSM pages are mapped by several processes: MOVE_ALL. */
 		ret = sys_move_pages(w->pid, NUMA_NPAGES, pages, nodes, status,
-				     MPOL_MF_MOVE_ALL_FLAG);
+				     MPOL_MF_MOVE_ALL);
 		if (ret < 0)
 			break;
 		for (i = 0, left = 0; i < NUMA_NPAGES; i++)
@@ -427,6 +426,10 @@ static void test_chain_prune(void)
 	     !ksm_start() && !pipe(pipefd) && !region_map(&r, CHAIN_NPAGES);
 	if (!ok)
 		ksft_exit_fail_msg("chains: cannot set up the prune test\n");
+	/*
+	 * No other mergeable page: a lookup in the stable tree would drop
+	 * stale heads on the way, whatever the prune interval.
+	 */
 	region_fill(&r, BASE + 0x1100, CHAIN_PERIOD);
 	ok = !madvise(r.buf, CHAIN_NPAGES * page_size, MADV_MERGEABLE) &&
 	     chain_prune_run(&r, pipefd, &kept, &left);
@@ -526,7 +529,10 @@ static void test_zero(void)
 
 /* ---- prctl(PR_SET_MEMORY_MERGE) ---- */
 
-enum { P_SETGET, P_BADARGS, P_FORK, P_MERGE, P_UNMERGE, P_NR };
+enum { P_SETGET, P_BADARGS, P_FORK, P_EXEC, P_MERGE, P_UNMERGE, P_NR };
+
+/* argv[1] of a re-executed ksm_features that reports PR_GET_MEMORY_MERGE */
+#define EXEC_GET_MERGE "--get-memory-merge"
 
 static bool prctl_einval(int op, long a2, long a3, long a4, long a5)
 {
@@ -594,6 +600,15 @@ static void prctl_child(int fd)
 	res[P_FORK] = pid > 0 && waitpid(pid, &status, 0) == pid &&
 		      WIFEXITED(status) && !WEXITSTATUS(status);
 
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		execl("/proc/self/exe", "ksm_features", EXEC_GET_MERGE, NULL);
+		_exit(2);
+	}
+	res[P_EXEC] = pid > 0 && waitpid(pid, &status, 0) == pid &&
+		      WIFEXITED(status) && !WEXITSTATUS(status);
+
 	/* New mappings are mergeable without madvise. */
 	if (region_map(&r, PRCTL_NPAGES))
 		_exit(1);
@@ -623,6 +638,7 @@ static void test_prctl(void)
 		"PR_GET returns the value set",
 		"nonzero extra arguments give EINVAL, arg2=2 enables",
 		"setting inherited across fork",
+		"setting kept across execve",
 		"new mappings merge without madvise, content intact",
 		"prctl 0 unmerges, content intact",
 	};
@@ -811,6 +827,44 @@ static bool merge_any_follows_prctl(void)
 	return ok && !strcmp(on, "yes") && !strcmp(off, "no");
 }
 
+/*
+ * The "KSM:" figure, in kB, of the vma starting at @start in
+ * /proc/self/smaps, or of the whole process in smaps_rollup (@start 0).
+ */
+static long smaps_ksm_kb(const void *start)
+{
+	char line[256], head[32];
+	bool in_vma = !start;
+	long kb = -1;
+	FILE *f;
+
+	f = fopen(start ? "/proc/self/smaps" : "/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	snprintf(head, sizeof(head), "%lx-", (unsigned long)start);
+	while (fgets(line, sizeof(line), f)) {
+		if (start && strchr(line, '-') && !strchr(line, ':'))
+			in_vma = false;
+		if (start && !strncmp(line, head, strlen(head)))
+			in_vma = true;
+		if (in_vma && sscanf(line, "KSM: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* Every page of @r is a KSM page: smaps must say so, in kB. */
+static bool smaps_count_ksm(struct region *r)
+{
+	long vma_kb = smaps_ksm_kb(r->buf), all_kb = smaps_ksm_kb(NULL);
+	long want = r->npages * (long)page_size / 1024;
+
+	ksft_print_msg("smaps KSM: vma %ld kB, rollup %ld kB, want %ld\n",
+		       vma_kb, all_kb, want);
+	return vma_kb == want && all_kb >= want;
+}
+
 static void test_ksm_stat(void)
 {
 	long rmap, merging, profit, zero;
@@ -826,6 +880,7 @@ static void test_ksm_stat(void)
 				      "no /proc/self/ksm_stat");
 		ksft_test_result_skip("ksm_stat: ksm_process_profit\n");
 		ksft_test_result_skip("ksm_stat: ksm_merging_pages file matches\n");
+		ksft_test_result_skip("ksm_stat: smaps and smaps_rollup count KSM pages\n");
 		ksft_test_result_skip("ksm_stat: ksm_merge_any and ksm_mergeable\n");
 		ksft_test_result_skip("ksm_stat: forked child starts at 0\n");
 		return;
@@ -851,6 +906,8 @@ static void test_ksm_stat(void)
 			 "ksm_stat: ksm_process_profit\n");
 	ksft_test_result(ok && proc_merging_pages(0) == merging,
 			 "ksm_stat: ksm_merging_pages file matches\n");
+	ksft_test_result(ok && smaps_count_ksm(&r),
+			 "ksm_stat: smaps and smaps_rollup count KSM pages\n");
 
 	has_any = ksm_stat_word("ksm_merge_any", any, sizeof(any));
 	has_able = ksm_stat_word("ksm_mergeable", able, sizeof(able));
@@ -894,7 +951,7 @@ static const char *tracefs(void)
 	char path[96];
 	size_t i;
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		snprintf(path, sizeof(path), "%s/events/ksm", dirs[i]);
 		if (!access(path, F_OK))
 			return dirs[i];
@@ -946,10 +1003,10 @@ static long trace_count(const char *dir, const char *name)
 static void test_tracepoints(void)
 {
 	static const char * const events[] = {
-		"ksm_start_scan", "ksm_stop_scan", "ksm_merge_one_page",
-		"ksm_merge_with_ksm_page", "ksm_remove_rmap_item",
+		"ksm_start_scan", "ksm_stop_scan", "ksm_remove_rmap_item",
 	};
 	const char *dir = tracefs();
+	long merges = 0;
 	struct region r;
 	bool ok;
 	size_t i;
@@ -969,22 +1026,33 @@ static void test_tracepoints(void)
 		ok = ok && ksm_wait_idle(KSM_WAIT_SECS);
 	}
 	trace_write(dir, "events/ksm/enable", "0");
-	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
 		long n = trace_count(dir, events[i]);
 
-		if (n <= 0 || (!strcmp(events[i], "ksm_merge_one_page") && n < 2)) {
+		if (n <= 0) {
 			ksft_print_msg("event %s: %ld lines\n", events[i], n);
 			ok = false;
 		}
+	}
+	/* Each of the 4 pages was merged: into a new KSM page, or into one. */
+	merges = trace_count(dir, "ksm_merge_one_page") +
+		 trace_count(dir, "ksm_merge_with_ksm_page");
+	if (merges < 4) {
+		ksft_print_msg("merge events: %ld lines\n", merges);
+		ok = false;
 	}
 	trace_write(dir, "trace", "");
 	ksft_test_result(ok, "tracepoints: ksm events fire\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* The execve half of the prctl test: exit 0 if merging is on. */
+	if (argc > 1 && !strcmp(argv[1], EXEC_GET_MERGE))
+		return prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1 ? 0 : 1;
+
 	ksft_print_header();
-	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 4 + 5 + 1);
+	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 4 + 6 + 1);
 	ksm_init();
 	ksm_setup_fast();
 
