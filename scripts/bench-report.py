@@ -53,6 +53,26 @@ SECTIONS = [
 ]
 
 
+DEFINITIONS = [
+    'Merge speed is upstream ksm_tests\' own figure: size / time until two full scans '
+    'have completed after MADV_MERGEABLE; it does not check how much was merged.',
+    'ksmd CPU: utime+stime of ksmd from /proc/<pid>/stat (10 ms ticks) over the run; '
+    'under TCG on a busy host it also counts time the vCPU thread was descheduled.',
+    'Convergence: the images workload\'s achievable maximum of pages_sharing is computed from '
+    'its layout (shared pages: nproc-1 each; zero pages: groups of max_page_sharing); the '
+    'clock starts at run=1, after every process has filled its memory and madvised it.',
+    'Steady state: each process writes one byte (its own value) into 1% of its shared '
+    'pages per second; COW faults are /proc/vmstat cow_ksm; memory saved is '
+    'pages_sharing x 4 KiB, which both kernels update lazily, at the next scan of the page.',
+    'Metadata: active_objs x objsize of the ksm_* slab caches in /proc/slabinfo '
+    '(slab_nomerge keeps them apart), measured after one more full scan past 95%; per '
+    'scanned page: over all the workload\'s pages; per merged page: over pages_sharing.',
+    'Workloads and ksmd run pinned to vCPU 0: with them on two vCPUs every TLB-flush IPI '
+    'waits for the host to schedule the other vCPU thread, and merging timed the host. '
+    'KERNEL_APPEND=ksmbench.pin=0 turns pinning off.',
+]
+
+
 def label_commands():
     """label -> the command line that produced it, from bench.list."""
     cmds = {}
@@ -216,10 +236,11 @@ def markdown(table, runs, notes, cmds):
               'The `-sN` rows above are the same workload at several sizes '
               '(MiB: per ksm_tests run, or per process for the images); `bench.png` plots them.',
               '', '### Workloads', '']
-    for lb in sorted(cmds):
+    for lb in cmds:
         lines.append('- `%s`: `%s`' % (lb, cmds[lb]))
+    lines += ['', '### How the figures are taken', ''] + ['- ' + n for n in DEFINITIONS]
     if notes:
-        lines += ['', '### Notes', ''] + ['- ' + n for n in notes]
+        lines += ['', '### Notes on this run', ''] + ['- ' + n for n in notes]
     return '\n'.join(lines) + '\n'
 
 
