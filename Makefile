@@ -5,11 +5,12 @@
 #   make patches        the series as git format-patch files in out/patches
 #   make patches-check  git am that series onto the pristine base and build it
 #   make checkpatch     checkpatch.pl --strict on every patch of the series
+#   make bench          ours vs stock KSM benchmark (BENCH_REPS runs each, default 3)
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check check-debug bench setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -20,6 +21,13 @@ run: kernel tests
 check: kernel tests
 	@scripts/mkinitramfs.sh check
 	@scripts/run-tests.sh check
+
+bench: kernel tests
+	@$(MAKE) --no-print-directory kernel KSM=stock
+	@scripts/mkinitramfs.sh bench
+	@scripts/run-bench.sh
+	@scripts/bench-report.py
+	@scripts/bench-publish.sh
 
 check-debug:
 	@$(MAKE) --no-print-directory check CONFIG=debug

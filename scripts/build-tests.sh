@@ -46,3 +46,4 @@ if [ -d "$ours" ]; then
 fi
 headers=()
 cc_if_stale "$TESTS/ksm_demo" "$TOP/scripts/guest/demo.c"
+cc_if_stale "$TESTS/ksm_bench" "$TOP/scripts/guest/bench.c"
