@@ -373,12 +373,27 @@ static struct vm_area_struct *entry_vma(struct ksm_entry *e)
 /* Stable descriptors                                                   */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A chain keeps its duplicates that can take another sharer before those
+ * that are full, so that chain_pick() finds one in constant time.
+ */
+static void chain_sort_dup(struct ksm_shared *sh)
+{
+	if (!sh->is_dup)
+		return;
+	if (sh->nr_entries < READ_ONCE(ksm_max_page_sharing))
+		list_move(&sh->dups, &sh->head->dups);
+	else
+		list_move_tail(&sh->dups, &sh->head->dups);
+}
+
 static void entry_unlink_shared(struct ksm_entry *e)
 {
 	struct ksm_shared *sh = e->shared;
 
 	hlist_del(&e->sibling);
 	sh->nr_entries--;
+	chain_sort_dup(sh);
 	if (hlist_empty(&sh->entries))
 		ksm_pages_shared--;
 	else
@@ -402,6 +417,7 @@ static void entry_link_shared(struct ksm_entry *e, struct ksm_shared *sh,
 	e->anon_vma = anon_vma;
 	hlist_add_head(&e->sibling, &sh->entries);
 	sh->nr_entries++;
+	chain_sort_dup(sh);
 	e->addr_flags |= E_STABLE;
 	e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
 	entry_mm(e)->ksm_merging_pages++;
@@ -417,7 +433,7 @@ static void chain_add(struct ksm_shared *head, struct ksm_shared *dup)
 	ksm_chained++;
 	dup->is_dup = true;
 	dup->head = head;
-	list_add_tail(&dup->dups, &head->dups);
+	list_add(&dup->dups, &head->dups);	/* not full: in front */
 }
 
 /*
@@ -520,7 +536,9 @@ changed:
 /*
  * Of a chain whose head has the content wanted, the KSM folio that can
  * take one more sharer: referenced, or NULL if all are full.  Sets
- * *@retry if a stale duplicate had to be pruned on the way.
+ * *@retry if a stale duplicate had to be pruned on the way.  Duplicates
+ * that are not full come first (chain_sort_dup()): only the first one
+ * needs looking at.
  */
 static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
 				bool *retry)
@@ -532,15 +550,13 @@ static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
 	if (head->nr_entries < limit)
 		return hfolio;
 	folio_put(hfolio);
-	list_for_each_entry(d, &head->dups, dups) {
-		if (d->nr_entries >= limit)
-			continue;
-		kfolio = shared_get_folio(d, false);
-		if (!kfolio)
-			*retry = true;	/* @d was pruned: the list changed */
-		return kfolio;
-	}
-	return NULL;
+	d = list_first_entry_or_null(&head->dups, struct ksm_shared, dups);
+	if (!d || d->nr_entries >= limit)
+		return NULL;
+	kfolio = shared_get_folio(d, false);
+	if (!kfolio)
+		*retry = true;	/* @d was pruned: the list changed */
+	return kfolio;
 }
 
 /*
