@@ -314,7 +314,7 @@ static void test_madvise(void)
 	ok = ksm_wait_counters(1, 6, KSM_WAIT_SECS) && ok;
 	ksft_test_result(ok, "madvise: partly mapped: ENOMEM, mapped parts merge\n");
 	ok = errno_is(madvise(p, 8 * ps, MADV_UNMERGEABLE), ENOMEM);
-	ok = ksm_get("pages_shared") == 0 && ksm_get("pages_sharing") == 0 && ok;
+	ok = ksm_wait_counters(0, 0, KSM_WAIT_SECS) && ok;
 	for (i = 0; i < 8; i++)
 		if (i != 3 && !check_page(p + i * ps, r.tags[i]))
 			ok = false;
@@ -517,6 +517,7 @@ static void test_unmerge_exit(void)
 
 	for (round = 0; round < UX_ROUNDS; round++) {
 		run2 = round & 1;
+		ksm_write_knob("run", "2");
 		if (worker_start(&w) ||
 		    worker_op(&w, W_MAP, UX_NPAGES, 0, 0) < 0 ||
 		    worker_op(&w, W_FILL, 0xaa00, 2, 0) < 0 ||

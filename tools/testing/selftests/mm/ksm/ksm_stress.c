@@ -134,6 +134,7 @@ static long opt_scan = 4000;
 static long opt_max_sharing = 4;
 static bool opt_hotplug = true;
 static bool opt_knobs = true;
+static bool opt_corrupt;	/* self-test: write behind the model's back */
 
 /* ---- random numbers (splitmix64) ---- */
 
@@ -635,6 +636,44 @@ static void fill_hole_run(struct reg *r, long s, long l)
 	}
 }
 
+/*
+ * Move [s, s + l) of @r away and back again (both mremap(MREMAP_FIXED)),
+ * verifying it at the temporary address.  Needs the range within one VMA.
+ */
+static bool mremap_away_and_back(struct reg *r, long s, long l)
+{
+	char *from = r->addr + s * page_size, *to, *tmp;
+	size_t len = l * page_size;
+	struct reg moved;
+	long i;
+
+	for (i = s; i < s + l; i++)
+		if (r->pg[i].hole || r->pg[i].prot != r->pg[s].prot)
+			return false;
+	to = map_aligned(l, true);
+	if (!to)
+		return false;
+	tmp = mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (tmp == MAP_FAILED) {
+		munmap(to, len);
+		return false;
+	}
+	moved.addr = tmp;
+	moved.n = l;
+	moved.pg = r->pg + s;
+	verify_range(&moved, 0, l, "moved by mremap");
+	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, from) ==
+	    MAP_FAILED) {
+		printf("# tester %d: mremap back to %p: %s\n", tester_id,
+		       (void *)from, strerror(errno));
+		fflush(stdout);
+		stat_add(&st->errors, 1);
+		_exit(5);
+	}
+	verify_range(r, s, l, "moved back by mremap");
+	return true;
+}
+
 static void op_mremap(void)
 {
 	struct reg *r;
@@ -642,8 +681,15 @@ static void op_mremap(void)
 	struct pg *pg2;
 	char *to, *got;
 
-	if (!pick_range(&r, &s, &l, 1))
+	if (!pick_range(&r, &s, &l, 32))
 		return;
+	if (rnd_below(3) == 0) {
+		if (mremap_away_and_back(r, s, l))
+			stat_add(&st->mremap_ok, 1);
+		else
+			stat_add(&st->mremap_fail, 1);
+		return;
+	}
 	/* One VMA is needed: fill holes, same protection, flags. */
 	for (i = 0; i < r->n; i++) {
 		if (r->pg[i].hole) {
@@ -685,8 +731,14 @@ static void op_mremap(void)
 			munmap(to, n2 * page_size);
 	}
 	if (got == MAP_FAILED) {
-		stat_add(&st->mremap_fail, 1);
+		/* VMAs that cannot merge again (e.g. after fork): a part */
 		free(pg2);
+		l = 1 + rnd_below(32);
+		s = rnd_below(r->n - l + 1);
+		if (mremap_away_and_back(r, s, l))
+			stat_add(&st->mremap_ok, 1);
+		else
+			stat_add(&st->mremap_fail, 1);
 		return;
 	}
 	stat_add(&st->mremap_ok, 1);
@@ -909,6 +961,11 @@ static void tester_run(int id, unsigned long gen)
 	while (!stop_flag && !st->stop && now_s() < end) {
 		do_random_op();
 		reap_children(false);
+		if (opt_corrupt && regs[0].addr && regs[0].n &&
+		    !regs[0].pg[0].hole && regs[0].pg[0].prot & PROT_WRITE) {
+			regs[0].addr[17] ^= 0x40;
+			opt_corrupt = false;
+		}
 	}
 	if (!stop_flag && !st->stop && rnd_below(2)) {
 		/* exit while ksmd merges: fresh mergeable duplicates */
@@ -1012,11 +1069,11 @@ static void knobs_run(void)
 			break;
 		v = rnd_below(100);
 		if (v < 15) {
-			ksm_write_knob("run", rnd_below(2) ? "0" : "2");
-			stat_add(&st->run_switches, 1);
+			if (!ksm_write_knob("run", rnd_below(2) ? "0" : "2"))
+				stat_add(&st->run_switches, 1);
 			sleep_ms(20 + rnd_below(300));
-			ksm_write_knob("run", "1");
-			stat_add(&st->run_switches, 1);
+			if (!ksm_write_knob("run", "1"))
+				stat_add(&st->run_switches, 1);
 		} else if (v < 30 && cg_dir[0]) {
 			if (!file_write(path, rnd_below(2) ? "4M" : "16M"))
 				stat_add(&st->reclaims, 1);
@@ -1229,7 +1286,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds N] [--procs N] [--pages N]\n"
-		"          [--pool N] [--scan N] [--max-sharing N] [--no-hotplug] [--no-knobs]\n",
+		"          [--pool N] [--scan N] [--max-sharing N] [--no-hotplug] [--no-knobs]\n"
+		"          [--corrupt (self-test: must report mismatches)]\n",
 		prog);
 	exit(KSFT_FAIL);
 }
@@ -1246,11 +1304,12 @@ static void parse_args(int argc, char **argv)
 		{ "max-sharing", required_argument, NULL, 'm' },
 		{ "no-hotplug", no_argument, NULL, 'H' },
 		{ "no-knobs", no_argument, NULL, 'K' },
+		{ "corrupt", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:t:p:n:P:S:m:HK", longopts,
+	while ((c = getopt_long(argc, argv, "s:t:p:n:P:S:m:HKC", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -1279,6 +1338,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'K':
 			opt_knobs = false;
+			break;
+		case 'C':
+			opt_corrupt = true;
 			break;
 		default:
 			usage(argv[0]);
@@ -1326,6 +1388,8 @@ int main(int argc, char **argv)
 	       opt_scan, ksm_get("max_page_sharing"), nr_blocks,
 	       cg_dir[0] ? cg_dir : "none");
 
+	/* Inherited by every tester, so none can die of an early SIGUSR1. */
+	signal(SIGUSR1, on_stop);
 	if (opt_knobs)
 		knobs_pid = start_proc(knobs_run);
 	if (nr_blocks)
