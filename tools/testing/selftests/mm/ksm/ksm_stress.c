@@ -66,7 +66,7 @@
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED		2
 #endif
-#define MPOL_MF_MOVE_ALL	(1 << 2)
+#define MPOL_MF_MOVE_ALL	4	/* 1 << 2 */
 
 #define MAX_PROCS	32
 #define MAX_REGIONS	3
@@ -202,7 +202,17 @@ static pid_t children[MAX_CHILDREN];
 static int tester_id;
 static bool is_child;
 static int mismatch_prints;
-static volatile sig_atomic_t stop_flag;
+static int stop_flag;	/* set by SIGUSR1 */
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop_flag, __ATOMIC_RELAXED) || st->stop;
+}
+
+static void on_stop(int sig)
+{
+	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+}
 
 static inline uint64_t tag_word(uint64_t tag, size_t i)
 {
@@ -506,7 +516,7 @@ static void child_run(void)
 	is_child = true;
 	memset(children, 0, sizeof(children));
 	verify_all("fork child, inherited");
-	for (i = 0; i < nops && !stop_flag && !st->stop; i++)
+	for (i = 0; i < nops && !stopping(); i++)
 		do_random_op();
 	verify_all("fork child, before exit");
 	if (rnd_below(2))
@@ -940,11 +950,6 @@ static void do_random_op(void)
 	stat_add(&st->op_count[k], 1);
 }
 
-static void on_stop(int sig)
-{
-	stop_flag = 1;
-}
-
 /* A tester: live for a random time, then exit in one of several ways. */
 static void tester_run(int id, unsigned long gen)
 {
@@ -958,7 +963,7 @@ static void tester_run(int id, unsigned long gen)
 	for (k = 0; k < 2; k++)
 		if (reg_new(&regs[k], opt_pages))
 			_exit(3);
-	while (!stop_flag && !st->stop && now_s() < end) {
+	while (!stopping() && now_s() < end) {
 		do_random_op();
 		reap_children(false);
 		if (opt_corrupt && regs[0].addr && regs[0].n &&
@@ -967,7 +972,7 @@ static void tester_run(int id, unsigned long gen)
 			opt_corrupt = false;
 		}
 	}
-	if (!stop_flag && !st->stop && rnd_below(2)) {
+	if (!stopping() && rnd_below(2)) {
 		/* exit while ksmd merges: fresh mergeable duplicates */
 		for (k = 0; k < MAX_REGIONS; k++) {
 			long i;
@@ -1063,9 +1068,9 @@ static void knobs_run(void)
 	signal(SIGUSR1, on_stop);
 	rng_seed(opt_seed, 0x6b6e6f62);
 	snprintf(path, sizeof(path), "%s/memory.reclaim", cg_dir);
-	while (!stop_flag) {
+	while (!stopping()) {
 		sleep_ms(50 + rnd_below(400));
-		if (stop_flag)
+		if (stopping())
 			break;
 		v = rnd_below(100);
 		if (v < 15) {
@@ -1136,9 +1141,9 @@ static void hotplug_run(void)
 	sa.sa_handler = on_alarm;	/* no SA_RESTART: interrupts offline */
 	sigaction(SIGALRM, &sa, NULL);
 	rng_seed(opt_seed, 0x686f74);
-	while (!stop_flag) {
+	while (!stopping()) {
 		sleep_ms(200 + rnd_below(1500));
-		if (stop_flag)
+		if (stopping())
 			break;
 		id = blocks[rnd_below(nr_blocks)];
 		alarm(10);
@@ -1282,7 +1287,7 @@ static void print_report(long seconds)
 	fflush(stdout);
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds N] [--procs N] [--pages N]\n"
@@ -1343,12 +1348,12 @@ static void parse_args(int argc, char **argv)
 			opt_corrupt = true;
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	if (opt_procs < 1 || opt_procs > MAX_PROCS || opt_seconds < 1 ||
 	    opt_pages < 32 || opt_pool < 1 || opt_max_sharing < 2)
-		usage(argv[0]);
+		print_usage(argv[0]);
 }
 
 int main(int argc, char **argv)
