@@ -203,6 +203,7 @@ static int tester_id;
 static bool is_child;
 static int mismatch_prints;
 static int stop_flag;	/* set by SIGUSR1 */
+static int cur_op = -1;	/* the op in progress, for the fault report */
 
 static bool stopping(void)
 {
@@ -945,9 +946,50 @@ static void do_random_op(void)
 	x = rnd_below(total);
 	for (k = 0; k < NR_OPS - 1 && x >= op_weight[k]; k++)
 		x -= op_weight[k];
+	cur_op = k;
 	op_fns[k]();
+	cur_op = -1;
 	stat_add(&st->ops, 1);
 	stat_add(&st->op_count[k], 1);
+}
+
+/*
+ * SIGSEGV or SIGBUS in a tester: say where, and what the model thinks is
+ * mapped there, then die of the signal (counted as an error).
+ */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	char *a = si->si_addr;
+	int k;
+
+	printf("# FAULT signal %d at %p in pid %d tester %d%s during %s\n",
+	       sig, a, getpid(), tester_id, is_child ? " (child)" : "",
+	       cur_op >= 0 ? op_names[cur_op] : "-");
+	for (k = 0; k < MAX_REGIONS; k++) {
+		struct reg *r = &regs[k];
+		long i;
+
+		if (!r->addr || a < r->addr || a >= r->addr + r->n * page_size)
+			continue;
+		i = (a - r->addr) / page_size;
+		printf("#   region %d page %ld: prot %d hole %d tag %llx\n", k,
+		       i, r->pg[i].prot, r->pg[i].hole,
+		       (unsigned long long)r->pg[i].tag);
+	}
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_faults(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 }
 
 /* A tester: live for a random time, then exit in one of several ways. */
@@ -958,6 +1000,7 @@ static void tester_run(int id, unsigned long gen)
 
 	tester_id = id;
 	signal(SIGUSR1, on_stop);
+	catch_faults();
 	rng_seed(opt_seed, ((uint64_t)id << 32) | gen);
 	end = now_s() + 2 + rnd_below(opt_seconds / 4 + 1);
 	for (k = 0; k < 2; k++)
