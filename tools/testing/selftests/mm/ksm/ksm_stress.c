@@ -724,6 +724,16 @@ static void op_mremap(void)
 		n2 = 16;
 	if (n2 > 2 * opt_pages)
 		n2 = 2 * opt_pages;
+	/*
+	 * Shrink by munmap: a shrinking mremap(MREMAP_FIXED) unmaps the
+	 * tail before it checks the rest, so it can fail half done.
+	 */
+	if (n2 < r->n) {
+		verify_range(r, n2, r->n - n2, "before munmap");
+		munmap(r->addr + n2 * page_size, (r->n - n2) * page_size);
+		r->n = n2;
+		n2 = r->n + rnd_below(2) * rnd_below(64);
+	}
 	pg2 = realloc(NULL, n2 * sizeof(*pg2));
 	if (!pg2)
 		return;
@@ -744,7 +754,7 @@ static void op_mremap(void)
 	if (got == MAP_FAILED) {
 		/* VMAs that cannot merge again (e.g. after fork): a part */
 		free(pg2);
-		l = 1 + rnd_below(32);
+		l = 1 + rnd_below(r->n < 32 ? r->n : 32);
 		s = rnd_below(r->n - l + 1);
 		if (mremap_away_and_back(r, s, l))
 			stat_add(&st->mremap_ok, 1);
@@ -959,12 +969,24 @@ static void do_random_op(void)
  */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	char *a = si->si_addr;
+	char *a = si->si_addr, line[256];
+	FILE *f;
 	int k;
 
-	printf("# FAULT signal %d at %p in pid %d tester %d%s during %s\n",
-	       sig, a, getpid(), tester_id, is_child ? " (child)" : "",
-	       cur_op >= 0 ? op_names[cur_op] : "-");
+	printf("# FAULT signal %d code %d at %p in pid %d tester %d%s during %s\n",
+	       sig, si->si_code, a, getpid(), tester_id,
+	       is_child ? " (child)" : "", cur_op >= 0 ? op_names[cur_op] : "-");
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    lo < (unsigned long)a + (1UL << 21) &&
+		    hi + (1UL << 21) > (unsigned long)a)
+			printf("#   maps: %s", line);
+	}
+	if (f)
+		fclose(f);
 	for (k = 0; k < MAX_REGIONS; k++) {
 		struct reg *r = &regs[k];
 		long i;
@@ -1504,8 +1526,6 @@ int main(int argc, char **argv)
 	print_report(seconds);
 
 	/* Nothing mergeable is left: KSM must drop every page and item. */
-	ksm_write_knob("run", "1");
-	ksm_wait_scans(2, KSM_WAIT_SECS);
 	ksm_write_knob("run", "2");
 	idle = ksm_wait_idle(120);
 	cgroup_cleanup();
