@@ -5,11 +5,13 @@
 #   make patches        the series as git format-patch files in out/patches
 #   make patches-check  git am that series onto the pristine base and build it
 #   make checkpatch     checkpatch.pl --strict on every patch of the series
+#   make stress         the long KSM stress on the debug config; report in
+#                       out/stress-report.txt
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check check-debug stress setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -23,6 +25,12 @@ check: kernel tests
 
 check-debug:
 	@$(MAKE) --no-print-directory check CONFIG=debug
+
+stress: CONFIG = debug
+stress: kernel tests
+	@scripts/mkinitramfs.sh stress
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-3600} scripts/run-tests.sh stress; rc=$$?; \
+		scripts/stress-report.sh; exit $$rc
 
 setup:
 	@scripts/setup-host.sh
