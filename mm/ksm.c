@@ -40,8 +40,9 @@
  * children that have no entry yet.
  *
  * Writing to a KSM page always copies it (do_wp_page).  Unmerging (the
- * MADV_UNMERGEABLE advice, run=2, prctl off) faults in such copies with
- * FAULT_FLAG_UNSHARE.
+ * MADV_UNMERGEABLE advice, run=2, prctl off, and mremap before it moves
+ * a range) faults in such copies with FAULT_FLAG_UNSHARE, also where a
+ * KSM page is being migrated: the fault waits for the migration to end.
  *
  * Locking
  * -------
