@@ -1127,24 +1127,33 @@ static void cgroup_cleanup(void)
 
 static void knobs_run(void)
 {
+	double next_unmerge;
 	char path[192];
 	long v;
 
 	signal(SIGUSR1, on_stop);
 	rng_seed(opt_seed, 0x6b6e6f62);
 	snprintf(path, sizeof(path), "%s/memory.reclaim", cg_dir);
+	/*
+	 * run=2 every 10-30 s: often enough to unmerge under the testers'
+	 * feet, rarely enough that a slow (debug) ksmd still gets two full
+	 * scans in between and merges.  run=0 pauses are more frequent.
+	 */
+	next_unmerge = now_s() + 10 + rnd_below(20);
 	while (!stopping()) {
 		sleep_ms(50 + rnd_below(400));
 		if (stopping())
 			break;
 		v = rnd_below(100);
-		if (v < 15) {
-			if (!ksm_write_knob("run", rnd_below(2) ? "0" : "2"))
+		if (v < 8 || now_s() > next_unmerge) {
+			if (!ksm_write_knob("run", v < 8 ? "0" : "2"))
 				stat_add(&st->run_switches, 1);
+			if (v >= 8)
+				next_unmerge = now_s() + 10 + rnd_below(20);
 			sleep_ms(20 + rnd_below(300));
 			if (!ksm_write_knob("run", "1"))
 				stat_add(&st->run_switches, 1);
-		} else if (v < 30 && cg_dir[0]) {
+		} else if (v < 23 && cg_dir[0]) {
 			if (!file_write(path, rnd_below(2) ? "4M" : "16M"))
 				stat_add(&st->reclaims, 1);
 		}
