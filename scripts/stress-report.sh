@@ -1,9 +1,11 @@
 #!/bin/bash
-# Write out/stress-report.txt from the latest run's logs: the stress
+# Write out/stress-report.txt from the newest stress run's logs: the stress
 # program's report lines, every result, and the kernel splat check.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-logs=$(cat "$CACHE/logs/latest-path")
+# The newest stress run of this build and config (not "latest": a make check
+# may have run since).
+logs=$(ls -d "$CACHE/logs/$KSM-$CONFIG-stress-"* | tail -n 1)
 out=$TOP/out/stress-report.txt
 mkdir -p "$TOP/out"
 {
