@@ -1129,27 +1129,32 @@ static void knobs_run(void)
 {
 	double next_unmerge;
 	char path[192];
-	long v;
+	long v, scans;
 
 	signal(SIGUSR1, on_stop);
 	rng_seed(opt_seed, 0x6b6e6f62);
 	snprintf(path, sizeof(path), "%s/memory.reclaim", cg_dir);
 	/*
-	 * run=2 every 10-30 s: often enough to unmerge under the testers'
-	 * feet, rarely enough that a slow (debug) ksmd still gets two full
-	 * scans in between and merges.  run=0 pauses are more frequent.
+	 * run=2 every 10-30 s, but only after ksmd completed 3 full scans
+	 * since the last one: often enough to unmerge under the testers'
+	 * feet, rarely enough that a slow (debug) ksmd merges in between.
+	 * run=0 pauses are more frequent.
 	 */
 	next_unmerge = now_s() + 10 + rnd_below(20);
+	scans = ksm_get("full_scans");
 	while (!stopping()) {
 		sleep_ms(50 + rnd_below(400));
 		if (stopping())
 			break;
 		v = rnd_below(100);
-		if (v < 8 || now_s() > next_unmerge) {
+		if (v < 8 || (now_s() > next_unmerge &&
+			       ksm_get("full_scans") >= scans + 3)) {
 			if (!ksm_write_knob("run", v < 8 ? "0" : "2"))
 				stat_add(&st->run_switches, 1);
-			if (v >= 8)
+			if (v >= 8) {
 				next_unmerge = now_s() + 10 + rnd_below(20);
+				scans = ksm_get("full_scans");
+			}
 			sleep_ms(20 + rnd_below(300));
 			if (!ksm_write_knob("run", "1"))
 				stat_add(&st->run_switches, 1);
