@@ -48,6 +48,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1023,6 +1024,12 @@ static void tester_run(int id, unsigned long gen)
 	tester_id = id;
 	signal(SIGUSR1, on_stop);
 	catch_faults();
+	/*
+	 * ksmd runs at nice 5: CPU-bound testers at nice 0 would starve it
+	 * (on the debug kernel it never completed two scans).
+	 */
+	if (setpriority(PRIO_PROCESS, 0, 15))
+		_exit(4);
 	rng_seed(opt_seed, ((uint64_t)id << 32) | gen);
 	end = now_s() + 2 + rnd_below(opt_seconds / 4 + 1);
 	for (k = 0; k < 2; k++)
