@@ -135,6 +135,7 @@ static long opt_scan = 4000;
 static long opt_max_sharing = 4;
 static bool opt_hotplug = true;
 static bool opt_knobs = true;
+static int opt_nice = 15;	/* of the testers; ksmd runs at 5 */
 static bool opt_corrupt;	/* self-test: write behind the model's back */
 
 /* ---- random numbers (splitmix64) ---- */
@@ -1028,7 +1029,7 @@ static void tester_run(int id, unsigned long gen)
 	 * ksmd runs at nice 5: CPU-bound testers at nice 0 would starve it
 	 * (on the debug kernel it never completed two scans).
 	 */
-	if (setpriority(PRIO_PROCESS, 0, 15))
+	if (setpriority(PRIO_PROCESS, 0, opt_nice))
 		_exit(4);
 	rng_seed(opt_seed, ((uint64_t)id << 32) | gen);
 	end = now_s() + 2 + rnd_below(opt_seconds / 4 + 1);
@@ -1155,7 +1156,7 @@ static void knobs_run(void)
 			break;
 		v = rnd_below(100);
 		if (v < 8 || (now_s() > next_unmerge &&
-			       ksm_get("full_scans") >= scans + 3)) {
+			      ksm_get("full_scans") >= scans + 3)) {
 			if (!ksm_write_knob("run", v < 8 ? "0" : "2"))
 				stat_add(&st->run_switches, 1);
 			if (v >= 8) {
@@ -1378,6 +1379,7 @@ static void print_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds N] [--procs N] [--pages N]\n"
 		"          [--pool N] [--scan N] [--max-sharing N] [--no-hotplug] [--no-knobs]\n"
+		"          [--nice N (testers, default 15)]\n"
 		"          [--corrupt (self-test: must report mismatches)]\n",
 		prog);
 	exit(KSFT_FAIL);
@@ -1396,11 +1398,12 @@ static void parse_args(int argc, char **argv)
 		{ "no-hotplug", no_argument, NULL, 'H' },
 		{ "no-knobs", no_argument, NULL, 'K' },
 		{ "corrupt", no_argument, NULL, 'C' },
+		{ "nice", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:t:p:n:P:S:m:HKC", longopts,
+	while ((c = getopt_long(argc, argv, "s:t:p:n:P:S:m:HKCN:", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -1432,6 +1435,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'C':
 			opt_corrupt = true;
+			break;
+		case 'N':
+			opt_nice = strtol(optarg, NULL, 0);
 			break;
 		default:
 			print_usage(argv[0]);
