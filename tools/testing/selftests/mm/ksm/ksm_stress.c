@@ -1535,8 +1535,12 @@ int main(int argc, char **argv)
 	for (id = 0; id < opt_procs; id++) {
 		if (!testers[id].pid)
 			continue;
-		if (waitpid(testers[id].pid, &status, 0) == testers[id].pid &&
-		    (!WIFEXITED(status) || WEXITSTATUS(status))) {
+		if (waitpid(testers[id].pid, &status, 0) != testers[id].pid)
+			continue;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+		    testers[id].killed) {
+			stat_add(&st->kills, 1);	/* just before the end */
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			stat_add(&st->errors, 1);
 			ksft_print_msg("tester %d (pid %d) ended with status %#x\n",
 				       id, testers[id].pid, status);
