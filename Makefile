@@ -6,11 +6,13 @@
 #   make patches-check  git am that series onto the pristine base and build it
 #   make checkpatch     checkpatch.pl --strict on every patch of the series
 #   make bench          ours vs stock KSM benchmark (BENCH_REPS runs each, default 3)
+#   make stress         the long KSM stress on the debug config; report in
+#                       out/stress-report.txt
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug bench setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check check-debug stress bench setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -31,6 +33,12 @@ bench: kernel tests
 
 check-debug:
 	@$(MAKE) --no-print-directory check CONFIG=debug
+
+stress: CONFIG = debug
+stress: kernel tests
+	@scripts/mkinitramfs.sh stress
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-3600} scripts/run-tests.sh stress; rc=$$?; \
+		scripts/stress-report.sh; exit $$rc
 
 setup:
 	@scripts/setup-host.sh

@@ -40,8 +40,9 @@
  * children that have no entry yet.
  *
  * Writing to a KSM page always copies it (do_wp_page).  Unmerging (the
- * MADV_UNMERGEABLE advice, run=2, prctl off) faults in such copies with
- * FAULT_FLAG_UNSHARE.
+ * MADV_UNMERGEABLE advice, run=2, prctl off, and mremap before it moves
+ * a range) faults in such copies with FAULT_FLAG_UNSHARE, also where a
+ * KSM page is being migrated: the fault waits for the migration to end.
  *
  * Locking
  * -------
@@ -83,6 +84,7 @@
 #include <linux/secretmem.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/swapops.h>
 #include <linux/xxhash.h>
 
 #include <asm/tlbflush.h>
@@ -1000,8 +1002,26 @@ static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 {
 	struct page *page;
 
-	if (!pte_present(pte))
-		return false;
+	if (!pte_present(pte)) {
+		swp_entry_t entry;
+
+		if (!seek->want_ksm || pte_none(pte))
+			return false;
+		/*
+		 * A KSM page being migrated: its folio is locked while the
+		 * migration entry exists.  Unmerging must not skip it: the
+		 * rmap walk that puts the pte back looks for it at this
+		 * address, so a page left merged here and then moved by
+		 * mremap would keep a migration entry for good.  The fault
+		 * waits for the migration, then unshares.
+		 */
+		entry = pte_to_swp_entry(pte);
+		if (!is_migration_entry(entry) ||
+		    !folio_test_ksm(pfn_swap_entry_folio(entry)))
+			return false;
+		seek->page = NULL;
+		return true;
+	}
 	if (seek->want_ksm && pte_is_ksm_zero(pte)) {
 		seek->page = NULL;
 		return true;

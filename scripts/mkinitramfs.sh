@@ -1,6 +1,6 @@
 #!/bin/bash
 # Pack busybox, the test programs, the runner and the list for MODE into
-# $CACHE/initramfs-MODE.cpio.gz.  MODE: check, demo or bench.
+# $CACHE/initramfs-MODE.cpio.gz.  MODE: check, demo, stress or bench.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:-check}
