@@ -2156,6 +2156,28 @@ void collect_procs_ksm(struct folio *folio, struct page *page,
  * anonymous folio that belongs to this very place, or that was not yet
  * anywhere (freshly read from swap).
  */
+/*
+ * Is @av one of the anon_vmas @vma is linked to (its own and those of the
+ * processes it was forked from)?  The chain is stable under the mmap_lock
+ * or the vma lock the fault holds.  @av itself is never dereferenced.
+ */
+static bool vma_links_anon_vma(struct vm_area_struct *vma,
+			       struct anon_vma *av)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		if (avc->anon_vma == av)
+			return true;
+	return false;
+}
+
+/*
+ * Can the swapped-in @folio be mapped at @addr of @vma as it is?  A
+ * folio that is mapped nowhere may still point at the anon_vma of a
+ * process that has exited since, already freed: so its anon_vma is only
+ * compared with those of @vma, never followed.
+ */
 static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 			unsigned long addr)
 {
@@ -2169,8 +2191,8 @@ static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 	av = folio_anon_vma(folio);
 	if (!av)
 		return true;
-	return av->root == vma->anon_vma->root &&
-		linear_page_index(vma, addr) == folio->index;
+	return linear_page_index(vma, addr) == folio->index &&
+		vma_links_anon_vma(vma, av);
 }
 
 struct folio *ksm_might_need_to_copy(struct folio *folio,
