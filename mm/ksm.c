@@ -1724,8 +1724,9 @@ static struct ksm_entry *scan_next(struct page **pagep)
 /*
  * Scan up to @nr pages.  After the last page of an mm, go on to the next
  * mm at once (ending the round after the last one, which ends the batch).
+ * Returns the number of pages scanned.
  */
-static void ksm_scan_batch(unsigned int nr)
+static unsigned int ksm_scan_batch(unsigned int nr)
 {
 	struct ksm_entry *e;
 	struct page *page;
@@ -1740,11 +1741,14 @@ static void ksm_scan_batch(unsigned int nr)
 		put_page(page);
 		if (ksm_cursor.last) {
 			ksm_cursor.last = false;
-			if (!cursor_next_client())
+			if (!cursor_next_client()) {
+				i++;
 				break;
+			}
 		}
 		cond_resched();
 	}
+	return i;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1756,33 +1760,50 @@ static bool ksmd_has_work(void)
 	return READ_ONCE(ksm_run) == KSM_RUN_MERGE && !list_empty(&ksm_clients);
 }
 
+/*
+ * With sleep_millisecs=0 ksmd only yields between batches, but a batch that
+ * found no page at all (every mergeable area empty) would turn that into a
+ * busy loop of empty rounds: such a batch sleeps this long instead.
+ */
+#define KSMD_IDLE_MS	10
+
+/* Sleep between two batches, the last of which scanned @scanned pages. */
+static void ksmd_pause(unsigned int scanned)
+{
+	unsigned int set = READ_ONCE(ksm_sleep_ms);
+	unsigned int ms = set;
+
+	if (!ms && !scanned)
+		ms = KSMD_IDLE_MS;
+	if (!ms) {
+		try_to_freeze();
+		cond_resched();
+		return;
+	}
+	/* A new sleep_millisecs value ends the sleep at once. */
+	wait_event_freezable_timeout(ksmd_wait, kthread_should_stop() ||
+				     READ_ONCE(ksm_sleep_ms) != set,
+				     msecs_to_jiffies(ms));
+}
+
 static int ksmd_main(void *unused)
 {
 	set_freezable();
 	set_user_nice(current, 5);
 
 	while (!kthread_should_stop()) {
+		unsigned int scanned = 0;
+
 		mutex_lock(&ksm_lock);
 		if (ksmd_has_work())
-			ksm_scan_batch(ksm_pages_to_scan);
+			scanned = ksm_scan_batch(ksm_pages_to_scan);
 		mutex_unlock(&ksm_lock);
 
-		if (ksmd_has_work()) {
-			unsigned int ms = READ_ONCE(ksm_sleep_ms);
-
-			if (!ms) {
-				try_to_freeze();
-				cond_resched();
-				continue;
-			}
-			wait_event_freezable_timeout(ksmd_wait,
-						     kthread_should_stop() ||
-						     READ_ONCE(ksm_sleep_ms) != ms,
-						     msecs_to_jiffies(ms));
-		} else {
+		if (ksmd_has_work())
+			ksmd_pause(scanned);
+		else
 			wait_event_freezable(ksmd_wait, ksmd_has_work() ||
 					     kthread_should_stop());
-		}
 	}
 	return 0;
 }

@@ -67,18 +67,6 @@ static void msleep(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static int file_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Wait until pages_sharing >= @n; false on timeout. */
 static bool wait_sharing(long n, int secs)
 {

@@ -15,6 +15,7 @@
  *            arguments are checked: arg2 is a boolean), inheritance
  *            over fork, merging without madvise, unmerging by prctl 0.
  *  smart:    smart_scan=1 skips pages that never merge (pages_skipped).
+ *  idle:     sleep_millisecs=0 with nothing to scan leaves ksmd nearly idle.
  *  advisor:  advisor_mode=scan-time owns pages_to_scan.
  *  ksm_stat: /proc/<pid>/ksm_stat and /proc/<pid>/ksm_merging_pages.
  *
@@ -710,6 +711,42 @@ static void test_smart(void)
 	reset_ksm();
 }
 
+/* ---- an idle ksmd ---- */
+
+#define IDLE_SECS	3
+
+/*
+ * sleep_millisecs=0 with nothing to scan: ksmd goes on completing (empty)
+ * full scans, but must not keep a CPU busy doing so.  A quarter of one CPU
+ * is far above what an idle ksmd takes and far below a spinning one.
+ */
+static void test_idle(void)
+{
+	long hz = sysconf(_SC_CLK_TCK), t0, t1, f0, f1;
+	void *area;
+	bool ok;
+
+	/* A mergeable area with no page in it keeps this mm a KSM client. */
+	area = mmap(NULL, 16 * page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ok = area != MAP_FAILED &&
+	     !madvise(area, 16 * page_size, MADV_MERGEABLE) &&
+	     !ksm_write_knob("sleep_millisecs", "0");
+	t0 = ksmd_cpu_ticks();
+	f0 = ksm_get("full_scans");
+	sleep(IDLE_SECS);
+	t1 = ksmd_cpu_ticks();
+	f1 = ksm_get("full_scans");
+	ksft_print_msg("idle, sleep_millisecs=0: ksmd %ld ticks in %d s, %ld full scans\n",
+		       t1 - t0, IDLE_SECS, f1 - f0);
+	ok = ok && t0 >= 0 && t1 >= 0 && f1 > f0 &&
+	     (t1 - t0) * 4 < hz * IDLE_SECS;
+	ksft_test_result(ok, "idle: sleep_millisecs=0 with nothing to scan does not spin\n");
+	ksm_write_knob("sleep_millisecs", "10");
+	if (area != MAP_FAILED)
+		munmap(area, 16 * page_size);
+}
+
 /* ---- advisor_mode ---- */
 
 /* Wait up to @secs for pages_to_scan to satisfy @cmp against @val. */
@@ -964,16 +1001,9 @@ static const char *tracefs(void)
 static int trace_write(const char *dir, const char *file, const char *val)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
+	return file_write(path, val);
 }
 
 /* How many lines of the trace buffer show event @name. */
@@ -1052,7 +1082,7 @@ int main(int argc, char **argv)
 		return prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1 ? 0 : 1;
 
 	ksft_print_header();
-	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 4 + 6 + 1);
+	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 1 + 4 + 6 + 1);
 	ksm_init();
 	ksm_setup_fast();
 
@@ -1062,6 +1092,7 @@ int main(int argc, char **argv)
 	test_zero();
 	test_prctl();
 	test_smart();
+	test_idle();
 	test_advisor();
 	test_ksm_stat();
 	test_tracepoints();

@@ -10,6 +10,7 @@
  * into the worker loop before main() runs.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,15 +32,13 @@
 
 size_t page_size = 4096;
 
-/* ---- sysfs knobs ---- */
+/* ---- small files ---- */
 
-int ksm_read_knob_str(const char *name, char *buf, size_t len)
+int file_read(const char *path, char *buf, size_t len)
 {
-	char path[256];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), KSM_SYSFS "%s", name);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -54,6 +53,34 @@ int ksm_read_knob_str(const char *name, char *buf, size_t len)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return 0;
+}
+
+int file_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	int fd, ret = 0;
+	ssize_t n;
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* ---- sysfs knobs ---- */
+
+int ksm_read_knob_str(const char *name, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), KSM_SYSFS "%s", name);
+	return file_read(path, buf, len);
 }
 
 int ksm_read_knob(const char *name, long *val)
@@ -83,20 +110,9 @@ long ksm_get(const char *name)
 int ksm_write_knob(const char *name, const char *val)
 {
 	char path[256];
-	ssize_t n;
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), KSM_SYSFS "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != strlen(val))
-		ret = -EIO;
-	close(fd);
-	return ret;
+	return file_write(path, val);
 }
 
 int ksm_write_knob_long(const char *name, long val)
@@ -366,6 +382,36 @@ long proc_field(const char *path, const char *name)
 long vmstat_get(const char *name)
 {
 	return proc_field("/proc/vmstat", name);
+}
+
+long ksmd_cpu_ticks(void)
+{
+	unsigned long utime, stime;
+	char path[64], buf[512], *p;
+	struct dirent *de;
+	long ret = -1;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (ret < 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (file_read(path, buf, sizeof(buf)) || strcmp(buf, "ksmd"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (file_read(path, buf, sizeof(buf)))
+			continue;
+		/* After "(comm) ": state and 10 more fields, then utime stime. */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&utime, &stime) == 2)
+			ret = utime + stime;
+	}
+	closedir(d);
+	return ret;
 }
 
 uint64_t pagemap_entry(pid_t pid, const void *addr)

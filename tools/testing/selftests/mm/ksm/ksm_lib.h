@@ -41,6 +41,15 @@
 
 extern size_t page_size;
 
+/* ---- small files ---- */
+/*
+ * Read a whole small file (sysfs, procfs, cgroup) into @buf, without its
+ * trailing newlines and blanks; write @val to one (truncating it).  Both
+ * return 0 or -errno (-EIO for a short write).
+ */
+int file_read(const char *path, char *buf, size_t len);
+int file_write(const char *path, const char *val);
+
 /* ---- sysfs knobs ---- */
 int ksm_read_knob(const char *name, long *val);
 int ksm_read_knob_str(const char *name, char *buf, size_t len);
@@ -80,6 +89,8 @@ bool ksm_wait_idle(int timeout_s);
 /* The number after "@name " in a /proc file of such lines; -1 if absent. */
 long proc_field(const char *path, const char *name);
 long vmstat_get(const char *name);	/* -1 if absent */
+/* ksmd's utime + stime in clock ticks; -1 if there is no ksmd. */
+long ksmd_cpu_ticks(void);
 uint64_t pagemap_entry(pid_t pid, const void *addr);	/* pid 0: self */
 uint64_t kpageflags(unsigned long pfn);	/* 0 on error */
 uint64_t kpagecount(unsigned long pfn);	/* 0 on error */
