@@ -193,7 +193,6 @@ struct ksm_cursor {
 	unsigned long addr;		/* next address to look at */
 	struct ksm_entry **link;	/* where the entry for addr belongs */
 	unsigned int round;		/* parity matches E_ROUND */
-	bool last;			/* the page found is the mm's last */
 };
 
 #define KSM_RUN_STOP	0
@@ -1435,7 +1434,6 @@ static void cursor_set(struct ksm_client *c)
 	ksm_cursor.client = c;
 	ksm_cursor.addr = 0;
 	ksm_cursor.link = c ? &c->entries : NULL;
-	ksm_cursor.last = false;
 }
 
 /* The client after @c, or NULL at the end; under ksm_clients_lock. */
@@ -1647,40 +1645,30 @@ static bool mm_seek_page(struct mm_struct *mm, unsigned long addr,
  * address on; the caller holds its mmap_lock.  Returns its entry (with
  * the page referenced in *@pagep), or NULL: then *@done tells whether
  * this mm has been scanned to its end (not if entry allocation failed).
- *
- * It also looks one page ahead: if there is no candidate after this one,
- * the entries after it are for vanished pages and are freed now, and
- * cursor.last is set, so that the caller finishes the mm (and perhaps the
- * round) right after scanning the page, with no lock to take in between.
- * A round then ends as soon as its last page has been looked at, and
- * full_scans never counts a round whose pages were looked at before a
- * change the caller made while the round was being finished.
+ * The cursor is left on the page: cursor_step() moves it past.
  */
 static struct ksm_entry *scan_in_mm(struct mm_struct *mm, struct page **pagep,
 				    bool *done)
 {
 	struct ksm_cursor *cur = &ksm_cursor;
-	unsigned long addr, next;
 	struct ksm_entry *e;
+	unsigned long addr;
 
 	*done = !mm_seek_page(mm, cur->addr, &addr, pagep);
 	if (*done)
 		return NULL;
+	cur->addr = addr;
 	e = cursor_entry_at(addr);
-	if (!e) {
-		cur->addr = addr;
+	if (!e)
 		put_page(*pagep);
-		return NULL;
-	}
-	cur->link = &e->next;
-	if (mm_seek_page(mm, addr + PAGE_SIZE, &next, NULL)) {
-		cur->addr = next;
-	} else {
-		cur->addr = TASK_SIZE;
-		entries_free_from(cur->link);
-		cur->last = true;
-	}
 	return e;
+}
+
+/* Move the cursor past @e, the entry it is on, before its page is scanned. */
+static void cursor_step(struct ksm_entry *e)
+{
+	ksm_cursor.addr = entry_addr(e) + PAGE_SIZE;
+	ksm_cursor.link = &e->next;
 }
 
 /*
@@ -1722,9 +1710,12 @@ static struct ksm_entry *scan_next(struct page **pagep)
 }
 
 /*
- * Scan up to @nr pages.  After the last page of an mm, go on to the next
- * mm at once (ending the round after the last one, which ends the batch).
- * Returns the number of pages scanned.
+ * Scan up to @nr pages; returns how many were scanned.  The cursor then
+ * goes on to the next page to scan, without scanning it: passing the end
+ * of the last mm on the way ends the round now, before ksmd sleeps.  A
+ * round is so counted as soon as its last page has been looked at, and
+ * full_scans never counts a round whose pages were all looked at before a
+ * change that its reader made while ksmd slept.
  */
 static unsigned int ksm_scan_batch(unsigned int nr)
 {
@@ -1732,20 +1723,19 @@ static unsigned int ksm_scan_batch(unsigned int nr)
 	struct page *page;
 	unsigned int i;
 
-	for (i = 0; i < nr && ksm_run == KSM_RUN_MERGE; i++) {
+	for (i = 0; ksm_run == KSM_RUN_MERGE; i++) {
 		e = scan_next(&page);
 		if (!e)
 			break;
+		if (i == nr) {
+			/* The next batch starts with this page. */
+			put_page(page);
+			break;
+		}
+		cursor_step(e);
 		ksm_pages_scanned++;
 		scan_page(e, page);
 		put_page(page);
-		if (ksm_cursor.last) {
-			ksm_cursor.last = false;
-			if (!cursor_next_client()) {
-				i++;
-				break;
-			}
-		}
 		cond_resched();
 	}
 	return i;
