@@ -52,32 +52,17 @@
 #define CG_ROOT	"/sys/fs/cgroup"
 #define CG_DIR	CG_ROOT "/ksm_badinput"
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void msleep(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Wait until pages_sharing >= @n; false on timeout. */
 static bool wait_sharing(long n, int secs)
 {
-	double end = now_s() + secs;
+	double end = now_secs() + secs;
 
 	while (ksm_get("pages_sharing") < n) {
-		if (now_s() > end) {
+		if (now_secs() > end) {
 			ksm_print_counters("timeout waiting for sharing");
 			return false;
 		}
-		msleep(20);
+		sleep_msecs(20);
 	}
 	return true;
 }
@@ -85,7 +70,7 @@ static bool wait_sharing(long n, int secs)
 /* Wait until /proc/@pid/ksm_merging_pages >= @n; false on timeout. */
 static bool wait_merging(pid_t pid, long n, int secs)
 {
-	double end = now_s() + secs;
+	double end = now_secs() + secs;
 	char path[64], buf[32];
 	long got = -1;
 	int fd, len;
@@ -100,12 +85,12 @@ static bool wait_merging(pid_t pid, long n, int secs)
 		got = len > 0 ? (buf[len] = '\0', strtol(buf, NULL, 10)) : -1;
 		if (got >= n)
 			break;
-		if (now_s() > end) {
+		if (now_secs() > end) {
 			ksft_print_msg("timeout: %s is %ld, want %ld\n", path,
 				       got, n);
 			return false;
 		}
-		msleep(20);
+		sleep_msecs(20);
 	}
 	return true;
 }
@@ -223,7 +208,7 @@ static void writer_loop(const char *knob, double end, int seed, int *counts)
 	unsigned int x = seed;
 	int ret;
 
-	while (now_s() < end) {
+	while (now_secs() < end) {
 		x = x * 1103515245 + 12345;
 		if (!strcmp(knob, "run"))
 			ret = ksm_write_knob("run", runs[(x >> 16) % 4]);
@@ -235,7 +220,7 @@ static void writer_loop(const char *knob, double end, int seed, int *counts)
 			counts[1]++;
 		else
 			counts[2]++;
-		msleep((x >> 20) % 5);
+		sleep_msecs((x >> 20) % 5);
 	}
 }
 
@@ -252,7 +237,7 @@ static void test_writers(void)
 	if (counts == MAP_FAILED || workers_start_same(w, 2, WR_NPAGES, WR_BASE))
 		ksft_exit_fail_msg("writers: setup failed\n");
 	ksm_write_knob("sleep_millisecs", "0");
-	end = now_s() + 10;
+	end = now_secs() + 10;
 	for (k = 0; k < 3; k++) {
 		fflush(stdout);
 		pids[k] = fork();
@@ -464,15 +449,15 @@ static void test_memcg_one(int kind)
 		if (write(to_child[1], "c", 1) != 1)
 			ksft_print_msg("memcg: child gone after run=2\n");
 	}
-	end = now_s() + 120;
+	end = now_secs() + 120;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_s() > end) {
+		if (now_secs() > end) {
 			hang = true;
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			break;
 		}
-		msleep(20);
+		sleep_msecs(20);
 	}
 	ksft_print_msg("memcg: %s: child %s %d, run=2 write: %s, oom_kill %ld -> %ld\n",
 		       unmerge_names[kind],
@@ -560,12 +545,12 @@ static void test_unmerge_exit(void)
 			if (write(w.fd, &q, sizeof(q)) != sizeof(q))
 				bad++;
 		}
-		msleep(round * 3);
-		t = now_s();
+		sleep_msecs(round * 3);
+		t = now_secs();
 		kill(w.pid, SIGKILL);
 		waitpid(w.pid, &status, 0);
 		close(w.fd);
-		if (now_s() - t > 30)
+		if (now_secs() - t > 30)
 			slow++;
 		if (run2)
 			wait(&status);
@@ -583,12 +568,12 @@ static void test_unmerge_exit(void)
 static void test_exit_race(long rounds, long max_secs)
 {
 	long i, bad = 0, scans = ksm_get("full_scans"), done = 0;
-	double end = now_s() + max_secs;
+	double end = now_secs() + max_secs;
 	int status, sig;
 	pid_t pid;
 
 	ksm_write_knob("sleep_millisecs", "0");
-	for (i = 0; i < rounds && now_s() < end; i++) {
+	for (i = 0; i < rounds && now_secs() < end; i++) {
 		sig = (i % 3 == 0) ? SIGKILL : (i % 3 == 1) ? SIGTERM : SIGSEGV;
 		fflush(stdout);
 		pid = fork();

@@ -59,14 +59,6 @@
 #define SMART_NPAGES	64
 #define STAT_NPAGES	32
 
-static double now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* One "name value" line of /proc/<pid>/ksm_stat (pid 0: self); -1: absent. */
 static long ksm_stat_get(pid_t pid, const char *name)
 {

@@ -250,7 +250,7 @@ int ksm_start(void)
 	return ksm_write_knob("run", "1");
 }
 
-static double now_secs(void)
+double now_secs(void)
 {
 	struct timespec ts;
 
@@ -258,7 +258,7 @@ static double now_secs(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void sleep_ms(long ms)
+void sleep_msecs(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -283,7 +283,7 @@ bool ksm_wait_scans(int n, int timeout_s)
 			ksft_print_msg("timeout waiting for %d full scans\n", n);
 			return false;
 		}
-		sleep_ms(10);
+		sleep_msecs(10);
 	}
 	return true;
 }
@@ -324,7 +324,7 @@ bool ksm_wait_counters(long shared, long sharing, int timeout_s)
 				} else if (now_secs() > idle_end) {
 					break;	/* ksmd has nothing to scan */
 				}
-				sleep_ms(10);
+				sleep_msecs(10);
 			}
 			if (ksm_get("pages_shared") == shared &&
 			    ksm_get("pages_sharing") == sharing)
@@ -332,7 +332,7 @@ bool ksm_wait_counters(long shared, long sharing, int timeout_s)
 		}
 		if (now_secs() > end)
 			break;
-		sleep_ms(10);
+		sleep_msecs(10);
 	}
 	nr_timeouts++;
 	ksft_print_msg("timeout waiting for shared=%ld sharing=%ld\n",
@@ -351,7 +351,7 @@ bool ksm_wait_idle(int timeout_s)
 			return true;
 		if (now_secs() > end)
 			break;
-		sleep_ms(10);
+		sleep_msecs(10);
 	}
 	nr_timeouts++;
 	ksm_print_counters("timeout waiting for idle KSM");

@@ -41,6 +41,10 @@
 
 extern size_t page_size;
 
+/* ---- time ---- */
+double now_secs(void);		/* CLOCK_MONOTONIC, in seconds */
+void sleep_msecs(long ms);
+
 /* ---- small files ---- */
 /*
  * Read a whole small file (sysfs, procfs, cgroup) into @buf, without its

@@ -167,14 +167,6 @@ static void rng_seed(uint64_t a, uint64_t b)
 	rng_state = mix64(a * 0x100000001b3ULL + mix64(b));
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -1032,11 +1024,11 @@ static void tester_run(int id, unsigned long gen)
 	if (setpriority(PRIO_PROCESS, 0, opt_nice))
 		_exit(4);
 	rng_seed(opt_seed, ((uint64_t)id << 32) | gen);
-	end = now_s() + 2 + rnd_below(opt_seconds / 4 + 1);
+	end = now_secs() + 2 + rnd_below(opt_seconds / 4 + 1);
 	for (k = 0; k < 2; k++)
 		if (reg_new(&regs[k], opt_pages))
 			_exit(3);
-	while (!stopping() && now_s() < end) {
+	while (!stopping() && now_secs() < end) {
 		do_random_op();
 		reap_children(false);
 		if (opt_corrupt && regs[0].addr && regs[0].n &&
@@ -1121,19 +1113,19 @@ static void knobs_run(void)
 	 * feet, rarely enough that a slow (debug) ksmd merges in between.
 	 * run=0 pauses are more frequent.
 	 */
-	next_unmerge = now_s() + 10 + rnd_below(20);
+	next_unmerge = now_secs() + 10 + rnd_below(20);
 	scans = ksm_get("full_scans");
 	while (!stopping()) {
 		sleep_ms(50 + rnd_below(400));
 		if (stopping())
 			break;
 		v = rnd_below(100);
-		if (v < 8 || (now_s() > next_unmerge &&
+		if (v < 8 || (now_secs() > next_unmerge &&
 			      ksm_get("full_scans") >= scans + 3)) {
 			if (!ksm_write_knob("run", v < 8 ? "0" : "2"))
 				stat_add(&st->run_switches, 1);
 			if (v >= 8) {
-				next_unmerge = now_s() + 10 + rnd_below(20);
+				next_unmerge = now_secs() + 10 + rnd_below(20);
 				scans = ksm_get("full_scans");
 			}
 			sleep_ms(20 + rnd_below(300));
@@ -1467,34 +1459,34 @@ int main(int argc, char **argv)
 	for (id = 0; id < opt_procs; id++)
 		start_tester(id);
 
-	start = now_s();
+	start = now_secs();
 	end = start + opt_seconds;
 	next_print = start + 30;
 	next_kill = start + 3 + rnd_below(8);
-	while (now_s() < end) {
+	while (now_secs() < end) {
 		sleep_ms(100);
 		sample_counters();
 		reap_testers(true);
-		if (now_s() > next_kill) {
+		if (now_secs() > next_kill) {
 			id = rnd_below(opt_procs);
 			if (testers[id].pid) {
 				testers[id].killed = true;
 				kill(testers[id].pid, SIGKILL);
 			}
-			next_kill = now_s() + 2 + rnd_below(10);
+			next_kill = now_secs() + 2 + rnd_below(10);
 		}
-		if (now_s() > next_print) {
+		if (now_secs() > next_print) {
 			printf("# t=%.0fs ops=%ld pages_verified=%ld sharing=%ld peak=%ld",
-			       now_s() - start, st->ops, st->pages_verified,
+			       now_secs() - start, st->ops, st->pages_verified,
 			       ksm_get("pages_sharing"), st->sharing_peak);
 			printf(" forks=%ld exits=%ld offline=%ld/%ld errors=%ld\n",
 			       st->forks, st->exits, st->offline_ok,
 			       st->offline_busy, st->errors);
 			fflush(stdout);
-			next_print = now_s() + 30;
+			next_print = now_secs() + 30;
 		}
 	}
-	seconds = (long)(now_s() - start + 0.5);
+	seconds = (long)(now_secs() - start + 0.5);
 
 	/* Stop: testers verify everything once more and exit. */
 	st->stop = 1;
