@@ -64,6 +64,9 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE		25
 #endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED		2
 #endif
@@ -102,6 +105,7 @@ struct stats {
 	long pageouts;
 	long mremap_ok;
 	long mremap_fail;
+	long holes_taken;	/* a hole's addresses went to another mapping */
 	long unmerge_fail;
 	long op_count[32];
 	int stop;
@@ -586,6 +590,29 @@ static void op_munmap(void)
 	}
 }
 
+/*
+ * Map fresh pages at @addr, a hole the model keeps for a region.  Only if
+ * nothing else is there: the kernel may have given the hole's addresses
+ * to another mapping since (a region placed or moved there), and MAP_FIXED
+ * would silently replace that region's pages.  NULL if it is taken.
+ */
+static char *map_hole(char *addr, size_t len)
+{
+	char *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == addr)
+		return p;
+	if (p != MAP_FAILED)
+		munmap(p, len);		/* a kernel taking it as a hint */
+	if (p != MAP_FAILED || errno == EEXIST)
+		stat_add(&st->holes_taken, 1);
+	else
+		printf("# tester %d: mmap into a hole: %s\n", tester_id,
+		       strerror(errno));
+	return NULL;
+}
+
 static void op_mmap(void)
 {
 	struct reg *r = NULL;
@@ -606,14 +633,9 @@ static void op_mmap(void)
 		return;
 	for (j = i; j < r->n && r->pg[j].hole; j++)
 		;
-	p = mmap(r->addr + i * page_size, (j - i) * page_size,
-		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-		 -1, 0);
-	if (p == MAP_FAILED) {
-		printf("# tester %d: mmap fixed into a hole: %s\n", tester_id,
-		       strerror(errno));
+	p = map_hole(r->addr + i * page_size, (j - i) * page_size);
+	if (!p)
 		return;
-	}
 	for (k = i; k < j; k++) {
 		r->pg[k].hole = 0;
 		r->pg[k].prot = PROT_READ | PROT_WRITE;
@@ -630,8 +652,7 @@ static void fill_hole_run(struct reg *r, long s, long l)
 {
 	long i;
 
-	if (mmap(r->addr + s * page_size, l * page_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+	if (!map_hole(r->addr + s * page_size, l * page_size))
 		return;
 	for (i = s; i < s + l; i++) {
 		r->pg[i].hole = 0;
@@ -1324,8 +1345,9 @@ static void print_report(long seconds)
 	printf("# mm: mremap=%ld/%ld failed, collapse=%ld/%ld failed,",
 	       st->mremap_ok, st->mremap_fail, st->collapse_ok,
 	       st->collapse_fail);
-	printf(" migrated=%ld pages, pageout=%ld pages, unmerge_fail=%ld\n",
+	printf(" migrated=%ld pages, pageout=%ld pages, unmerge_fail=%ld,",
 	       st->migrated, st->pageouts, st->unmerge_fail);
+	printf(" holes_taken=%ld\n", st->holes_taken);
 	printf("# knobs: run_switches=%ld reclaims=%ld;", st->run_switches,
 	       st->reclaims);
 	printf(" hotplug: offline=%ld busy=%ld other=%ld online=%ld online_fail=%ld\n",
