@@ -1755,7 +1755,7 @@ static enum scan_step mm_seek_page(struct mm_struct *mm, unsigned long addr,
 				   unsigned long *found, struct page **pagep)
 {
 	VMA_ITERATOR(vmi, mm, addr);
-	unsigned long limit = addr + min(KSM_SEEK_SPAN, TASK_SIZE - addr);
+	unsigned long limit = addr + min(KSM_SEEK_SPAN, mm->task_size - addr);
 	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
@@ -1962,9 +1962,10 @@ static void ksm_lock_wait(void)
  */
 static void ksmd_give_way(void)
 {
+	/* Interruptible: not a hung task if the waiter waits long itself. */
 	if (atomic_read(&ksm_lock_waiters))
-		wait_var_event(&ksm_lock_waiters,
-			       !atomic_read(&ksm_lock_waiters));
+		wait_var_event_interruptible(&ksm_lock_waiters,
+					     !atomic_read(&ksm_lock_waiters));
 	else
 		schedule_timeout_idle(1);
 }
