@@ -10,6 +10,10 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests/ours}
 cp /bin/busybox "$root/bin/busybox"
 cp "$TOP/scripts/guest/init" "$root/init"
 cp "$TESTS"/ksm_tests "$TESTS"/ksm_functional_tests "$TESTS"/ksm_demo "$TESTS"/ksm_bench "$root/tests/"
+cp "$TESTS"/ksm_vmhost "$TESTS"/vmguest.elf "$root/tests/"
+case "$mode" in
+check|bench|vmhost) "$TOP/scripts/qemu-bundle.sh" "$root" ;;
+esac
 find "$TESTS/ours" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/ours/" \;
 cp "$TOP"/scripts/guest/*.sh "$root/tests/" 2>/dev/null || true
 ourlist=$TOP/tools/testing/selftests/mm/ksm/tests.list
