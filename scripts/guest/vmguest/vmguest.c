@@ -276,6 +276,16 @@ static inline uint32_t *page(uint32_t n)
 	return (uint32_t *)(VMG_BASE + n * VMG_PAGE);
 }
 
+static int page_is_zero(const uint32_t *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < VMG_WORDS; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 /* Write page @n (of the whole filled range) and remember its checksum. */
 static void write_page(uint32_t n, uint32_t seed)
 {
@@ -372,7 +382,7 @@ void vmg_main(uint32_t magic, struct mb_info *mbi)
 {
 	const char *cmdline = "";
 	uint32_t ram_top, n, t0, next, total;
-	uint32_t hs = 0, hu = 0, hz = 0;
+	uint32_t hs = 0, hu = 0, hz = 0, cleared = 0;
 
 	setup_serial();
 	if (magic != MB_BOOT_MAGIC || !(mbi->flags & MB_INFO_MEM)) {
@@ -411,20 +421,30 @@ void vmg_main(uint32_t magic, struct mb_info *mbi)
 		write_page(shared_pages + n, vmg_seed(VMG_UNIQUE, id, 0, n));
 		hu = vmg_fold(hu, expect[shared_pages + n]);
 	}
-	/* Sparse: the first page of each 2 MiB written, the rest left zero */
+	/*
+	 * Sparse: the first page of each 2 MiB written, the rest left as
+	 * they are, zero; but the firmware may have left something there,
+	 * which is cleared (and counted).
+	 */
 	for (n = 0; n < sparse_pages; n++) {
 		uint32_t p = shared_pages + unique_pages + n;
 
-		if (n % VMG_CHUNK == 0)
+		if (n % VMG_CHUNK == 0) {
 			write_page(p, vmg_seed(VMG_SPARSE, id, 0, n));
-		else
+		} else {
+			if (!page_is_zero(page(p))) {
+				memset(page(p), 0, VMG_PAGE);
+				cleared++;
+			}
 			expect[p] = vmg_page_sum(page(p));
+		}
 		hz = vmg_fold(hz, expect[p]);
 	}
 	put_kv("VMG READY id=", id);
 	put_kv(" shared_mib=", shared_pages / 256);
 	put_kv(" unique_mib=", unique_pages / 256);
 	put_kv(" sparse_mib=", sparse_pages / 256);
+	put_kv(" sparse_cleared=", cleared);
 	put_kv(" wpages=", wpages);
 	put_kv(" ram_mib=", ram_top >> 20);
 	put_kv(" ticks=", ticks - t0);

@@ -7,8 +7,9 @@
  * Guest physical layout (MiB): [0, 2) firmware and the payload, then
  * VMG_BASE: the shared region (the same in every guest), the unique region
  * (seeded by the guest's id), and the sparse region: one unique page at the
- * start of each 2 MiB, the rest never written (zero), as a guest OS leaves
- * most of the memory it has touched once.  Each region starts on a 2 MiB
+ * start of each 2 MiB, the rest never written (zero; what the firmware may
+ * have left there is cleared), as a guest OS leaves most of the memory it
+ * has touched once.  Each region starts on a 2 MiB
  * boundary, so that each huge page of the guest's RAM lies in one region.
  *
  * Every page gets its own seed, so that no two pages of a guest are alike
@@ -17,8 +18,8 @@
  * generation: it is then unique to that guest.
  *
  * Serial protocol (COM1, 115200 8N1, lines end with "\r\n"):
- *   guest: VMG READY id=I shared_mib=S unique_mib=U sparse_mib=Z wpages=W ram_mib=R
- *          ticks=T shared=X unique=X sparse=X
+ *   guest: VMG READY id=I shared_mib=S unique_mib=U sparse_mib=Z sparse_cleared=C
+ *          wpages=W ram_mib=R ticks=T shared=X unique=X sparse=X
  *   guest: VMG HB id=I n=N t=T gen=G shared=X unique=X sparse=X bad=B first_bad=P
  *          ticks=T why=C
  *   guest: VMG WROTE id=I gen=G pages=W
