@@ -13,15 +13,17 @@
  *   ksm_vmhost [-n GUESTS] [-m GUEST_MIB] [-s SHARED_MIB] [-u UNIQUE_MIB]
  *		[-S SPARSE_MIB] [-b HEARTBEAT_S] [-w WRITE_PAGES] [-p PAGES_TO_SCAN] [-z SLEEP_MS]
  *		[-t PHASE_TIMEOUT_S] [-d SOAK_S] [-i STAT_INTERVAL_S] [-l LABEL]
- *		[-k KERNEL -r INITRD -M KERNEL_GUEST_MIB]
+ *		[-k KERNEL -r INITRD -M KERNEL_GUEST_MIB -K KERNEL_BOOT_TIMEOUT_S]
  *
  * Results are TAP lines; the figures are "VMHOST" lines (and with -l, the
  * "BENCH LABEL" lines scripts/bench-report.py reads):
  *   VMHOST stat t=.. phase=.. saved_mib=.. pages_sharing=.. full_scans=..
  *		ksmd_cpu_s=.. ksmd_pct=.. thp_mib=.. hb_ok=.. hb_bad=..
  *   VMHOST thp guest=I ...   huge pages left in each guest's RAM
- * -k adds one guest booting a Linux KERNEL with INITRD (-M MiB of RAM,
- * heartbeat-less: it is checked for staying alive and for its console).
+ * -k adds one guest booting a Linux KERNEL with INITRD (-M MiB of RAM, at
+ * most -K seconds to boot): its init (vmguest/linux-init) prints
+ * "### VMGUEST up" and then heartbeats "### VMGUEST hb n=N ok|BAD md5=..."
+ * after re-reading a file it wrote to its tmpfs.
  * Exit status: 0 when every test passed, 1 if not, 4 (skip) without QEMU.
  */
 #define _GNU_SOURCE
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "vmguest/vmguest.h"
@@ -68,17 +71,19 @@ struct guest {
 	char last_why;			/* what caused the last heartbeat */
 	unsigned int last_n;
 	unsigned long console_bytes;
+	double up_s;			/* Linux guest: when its init started */
 };
 
 static struct guest guests[MAX_GUESTS + 1];
 static int nguests = 3, guest_mib = 64, shared_mib = 24, unique_mib = 8, sparse_mib, hb_secs = 10;
 static int wpages = 256, pages_to_scan = 1000, sleep_ms = 20, phase_timeout = 120;
-static int soak_secs, stat_secs = 5, kernel_mib = 128;
+static int soak_secs, stat_secs = 5, kernel_mib = 128, kernel_timeout = 900;
 static const char *label, *kernel, *initrd;
 static const char *phase = "boot";
 static int ntest, nfail, phase_bad;
 static uint32_t sum_shared0;			/* every guest's shared region at gen 0 */
 static double t_start, next_stat, cpu_prev = -1, t_prev;
+static long saved_pages_to_scan = -1, saved_sleep_ms = -1;
 
 static double now(void)
 {
@@ -317,6 +322,8 @@ static void start_guest(struct guest *g)
 	fflush(stdout);
 	g->pid = fork();
 	if (g->pid == 0) {
+		/* No QEMU outlives us (the runner kills us at its timeout). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(to[0], 0);
 		dup2(from[1], 1);
 		err = open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -409,8 +416,19 @@ static void guest_line(struct guest *g, char *l)
 	if (g->is_linux) {
 		g->console_bytes += strlen(l) + 1;
 		if (strstr(l, "### VMGUEST") || strstr(l, "Kernel panic") ||
-		    strstr(l, "soft lockup") || strstr(l, "BUG:"))
-			printf("# guest %d (linux): %s\n", g->id, l);
+		    strstr(l, "soft lockup") || strstr(l, "BUG:") || strstr(l, "Linux version"))
+			printf("# guest %d (linux) t=%.0f: %s\n", g->id, now() - t_start, l);
+		if (strstr(l, "### VMGUEST up") && !g->up_s)
+			g->up_s = now() - t_start;
+		if (strstr(l, "### VMGUEST hb ")) {
+			g->beats++;
+			if (strstr(l, " ok "))
+				g->beats_ok++;
+			else
+				g->beats_bad++;
+		}
+		if (strstr(l, "Kernel panic") || strstr(l, "BUG:"))
+			g->beats_bad++;
 		return;
 	}
 	if (strncmp(l, "VMG ", 4)) {
@@ -600,7 +618,8 @@ static int ram_holds_payload(struct guest *g, unsigned long ram);
  */
 static unsigned long find_ram(struct guest *g, char *flags, size_t flen)
 {
-	unsigned long lo, hi, cand = 0, found = 0, size = (unsigned long)guest_mib << 20;
+	unsigned long lo, hi, cand = 0, found = 0;
+	unsigned long size = (unsigned long)(g->is_linux ? kernel_mib : guest_mib) << 20;
 	char path[64], line[512];
 	FILE *f;
 
@@ -609,7 +628,8 @@ static unsigned long find_ram(struct guest *g, char *flags, size_t flen)
 	while (f && !found && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && line[strcspn(line, " ") - 1] != ':') {
 			cand = hi - lo == size ? lo : 0;
-		} else if (cand && !strncmp(line, "VmFlags:", 8) && ram_holds_payload(g, cand)) {
+		} else if (cand && !strncmp(line, "VmFlags:", 8) &&
+			   (g->is_linux ? !!strstr(line, " mg") : ram_holds_payload(g, cand))) {
 			found = cand;
 			snprintf(flags, flen, "%s", line + 8);
 			flags[strcspn(flags, "\n")] = 0;
@@ -746,7 +766,7 @@ static int thp_classify(struct guest *g, struct thp_count *c)
 	static uint64_t pm[VMG_CHUNK];
 	char path[64];
 	int pfd, kfd, r, i;
-	long ch, nch = (long)guest_mib / 2;
+	long ch, nch = (long)(g->is_linux ? kernel_mib : guest_mib) / 2;
 	long sh0 = VMG_BASE >> 21, sh1 = sh0 + shared_mib / 2, un1 = sh1 + unique_mib / 2;
 	long sp1 = un1 + sparse_mib / 2;
 
@@ -766,6 +786,8 @@ static int thp_classify(struct guest *g, struct thp_count *c)
 
 		r = ch < sh0 ? R_LOW : ch < sh1 ? R_SHARED : ch < un1 ? R_UNIQUE :
 		    ch < sp1 ? R_SPARSE : R_REST;
+		if (g->is_linux)
+			r = R_REST;	/* the Linux guest's RAM: no regions */
 		if (pread(pfd, pm, sizeof(pm), (g->ram / PG + ch * VMG_CHUNK) * 8) != sizeof(pm))
 			break;
 		for (i = 0; i < (int)VMG_CHUNK; i++) {
@@ -807,24 +829,29 @@ static void thp_report(const char *when)
 	int i, r;
 
 	memset(sum, 0, sizeof(sum));
-	for (i = 0; i < nguests; i++) {
+	for (i = 0; i < nall(); i++) {
 		struct guest *g = &guests[i];
+		char flags[512];
 
+		if (g->is_linux && g->alive && !g->ram)
+			g->ram = find_ram(g, flags, sizeof(flags));
 		if (!g->alive || !g->ram)
 			continue;
 		anon_huge(g->pid, g->ram, &vma_kb, &all_kb);
-		tv += vma_kb;
-		ta += all_kb;
-		printf("VMHOST thp when=%s guest=%d ram_anon_huge_kb=%ld rollup_anon_huge_kb=%ld",
-		       when, g->id, vma_kb, all_kb);
+		printf("VMHOST thp when=%s guest=%d%s ram_anon_huge_kb=%ld rollup_anon_huge_kb=%ld",
+		       when, g->id, g->is_linux ? " linux=1" : "", vma_kb, all_kb);
 		if (!thp_classify(g, c)) {
 			thp_print(c);
-			for (r = 0; r < NR_REGIONS; r++)
+			for (r = 0; r < NR_REGIONS && !g->is_linux; r++)
 				thp_add(&sum[r], &c[r]);
 		}
 		printf("\n");
+		if (g->is_linux)
+			continue;
+		tv += vma_kb;
+		ta += all_kb;
 	}
-	printf("VMHOST thp when=%s total ram_anon_huge_mib=%.0f rollup_anon_huge_mib=%.0f",
+	printf("VMHOST thp when=%s total(payload guests) ram_anon_huge_mib=%.0f rollup_anon_huge_mib=%.0f",
 	       when, tv / 1024.0, ta / 1024.0);
 	thp_print(sum);
 	printf("\n# thp: each region's 2 MiB chunks touched/still huge/split with a merged "
@@ -871,10 +898,22 @@ static void stop_all(void)
 		}
 }
 
+/* Leave KSM as we found it: stopped, the knobs we set put back. */
+static void restore_ksm(void)
+{
+	ksm_write("run", 2);
+	ksm_write("run", 0);
+	if (saved_pages_to_scan >= 0)
+		ksm_write("pages_to_scan", saved_pages_to_scan);
+	if (saved_sleep_ms >= 0)
+		ksm_write("sleep_millisecs", saved_sleep_ms);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_all();
+	restore_ksm();
 	_exit(1);
 }
 
@@ -907,7 +946,7 @@ static void usage(void)
 	fprintf(stderr, "usage: ksm_vmhost [-n GUESTS] [-m GUEST_MIB] [-s SHARED_MIB] [-u UNIQUE_MIB]\n"
 		"	[-S SPARSE_MIB] [-b HEARTBEAT_S] [-w WRITE_PAGES] [-p PAGES_TO_SCAN] [-z SLEEP_MS]\n"
 		"	[-t PHASE_TIMEOUT_S] [-d SOAK_S] [-i STAT_INTERVAL_S] [-l LABEL]\n"
-		"	[-k KERNEL -r INITRD -M KERNEL_GUEST_MIB]\n");
+		"	[-k KERNEL -r INITRD -M KERNEL_GUEST_MIB -K KERNEL_BOOT_TIMEOUT_S]\n");
 	exit(2);
 }
 
@@ -920,7 +959,7 @@ int main(int argc, char **argv)
 	struct guest *w, *victim;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "n:m:s:u:S:b:w:p:z:t:d:i:l:k:r:M:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:m:s:u:S:b:w:p:z:t:d:i:l:k:r:M:K:")) != -1) {
 		switch (opt) {
 		case 'n': nguests = atoi(optarg); break;
 		case 'm': guest_mib = atoi(optarg); break;
@@ -938,6 +977,7 @@ int main(int argc, char **argv)
 		case 'k': kernel = optarg; break;
 		case 'r': initrd = optarg; break;
 		case 'M': kernel_mib = atoi(optarg); break;
+		case 'K': kernel_timeout = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -963,6 +1003,8 @@ int main(int argc, char **argv)
 		expect_unique(&guests[i]);
 		expect_sparse(&guests[i]);
 	}
+	saved_pages_to_scan = ksm_read("pages_to_scan");
+	saved_sleep_ms = ksm_read("sleep_millisecs");
 	if (ksm_write("run", 2) || ksm_write("run", 0) ||
 	    ksm_write("pages_to_scan", pages_to_scan) || ksm_write("sleep_millisecs", sleep_ms)) {
 		printf("# cannot set the KSM knobs\n");
@@ -990,6 +1032,7 @@ int main(int argc, char **argv)
 	test(ok, "boot: every guest filled its RAM and its first heartbeat verifies");
 	if (!ok) {
 		stop_all();
+		restore_ksm();
 		for (i = 0; i < nguests; i++)
 			printf("# see /tmp/vmguest-%d.err\n", guests[i].id);
 		return 1;
@@ -1113,8 +1156,17 @@ int main(int argc, char **argv)
 	if (kernel) {
 		struct guest *k = &guests[nguests];
 
-		test(k->alive && k->console_bytes > 0,
-		     "linux: the Linux guest is alive (%lu bytes of console)", k->console_bytes);
+		phase = "linux";
+		t = now();
+		while (k->alive && !k->beats_bad && (!k->up_s || k->beats_ok < 2) &&
+		       now() - t_start < kernel_timeout)
+			pump(1);
+		printf("VMHOST linux guest=%d up_s=%.0f heartbeats_ok=%u heartbeats_bad=%u "
+		       "console_bytes=%lu\n", k->id, k->up_s, k->beats_ok, k->beats_bad,
+		       k->console_bytes);
+		thp_report("linux");
+		test(k->alive && k->up_s && k->beats_ok >= 2 && !k->beats_bad,
+		     "linux: a guest booting Linux comes up and its memory verifies");
 	}
 
 	/* 6. Self-test: a word changed behind the payload's back is caught. */
@@ -1134,7 +1186,6 @@ int main(int argc, char **argv)
 	       "failed=%d\n", nguests, guest_mib, now() - t_start, ksm_read("full_scans"),
 	       ksmd_cpu(), nfail);
 	stop_all();
-	ksm_write("run", 2);
-	ksm_write("run", 0);
+	restore_ksm();
 	return nfail ? 1 : 0;
 }
