@@ -18,7 +18,9 @@
  * Results are TAP lines; the figures are "VMHOST" lines (and with -l, the
  * "BENCH LABEL" lines scripts/bench-report.py reads):
  *   VMHOST stat t=.. phase=.. saved_mib=.. pages_sharing=.. full_scans=..
- *		ksmd_cpu_s=.. ksmd_pct=.. thp_mib=.. hb_ok=.. hb_bad=..
+ *		ksmd_cpu_s=.. ksmd_pct=.. thp_mib=.. ram_pss_mib=.. hb_ok=.. hb_bad=..
+ *   (full scans and ksmd's CPU time since our start, ksmd_pct since the
+ *   last line)
  *   VMHOST thp guest=I ...   huge pages left in each guest's RAM
  * -k adds one guest booting a Linux KERNEL with INITRD (-M MiB of RAM, at
  * most -K seconds to boot): its init (vmguest/linux-init) prints
@@ -69,6 +71,8 @@ struct guest {
 	unsigned int gen, gen_prev;	/* the shared region's generation */
 	unsigned int beats, beats_ok, beats_bad, last_bad;
 	char last_why;			/* what caused the last heartbeat */
+	unsigned int cmd_beat[128];	/* heartbeat number last caused by a command */
+	int cmd_bad[128];		/* ... and whether it failed to verify */
 	unsigned int last_n;
 	unsigned long console_bytes;
 	double up_s;			/* Linux guest: when its init started */
@@ -84,6 +88,8 @@ static int ntest, nfail, phase_bad;
 static uint32_t sum_shared0;			/* every guest's shared region at gen 0 */
 static double t_start, next_stat, cpu_prev = -1, t_prev;
 static long saved_pages_to_scan = -1, saved_sleep_ms = -1;
+static double cpu_start;		/* ksmd's CPU time and full scans at our start */
+static long fs_start;
 
 /* THP counters of /proc/vmstat, as deltas from our start: who splits. */
 static const char *const thp_events[] = {
@@ -410,6 +416,10 @@ static void heartbeat(struct guest *g, const char *l)
 		ok = 0;
 	}
 	g->last_bad = !ok;
+	if ((unsigned char)g->last_why < 128) {
+		g->cmd_beat[(unsigned char)g->last_why] = g->beats;
+		g->cmd_bad[(unsigned char)g->last_why] = !ok;
+	}
 	if (ok) {
 		g->beats_ok++;
 	} else {
@@ -502,7 +512,7 @@ static void stat_line(void)
 	       "full_scans=%ld ksmd_cpu_s=%.2f ksmd_pct=%.0f thp_mib=%.0f ram_pss_mib=%.0f "
 	       "general_profit_mib=%.1f thp_split=%ld hb_ok=%u hb_bad=%u\n", t - t_start, phase,
 	       mib(ksm_read("pages_sharing")), ksm_read("pages_sharing"), ksm_read("pages_shared"),
-	       ksm_read("full_scans"), cpu,
+	       ksm_read("full_scans") - fs_start, cpu - cpu_start,
 	       cpu_prev >= 0 && t > t_prev ? 100 * (cpu - cpu_prev) / (t - t_prev) : 0, thp, pss,
 	       ksm_read("general_profit") / (double)(1 << 20),
 	       vmstat("thp_split_page") - thp_event0[0], ok, bad);
@@ -1045,6 +1055,8 @@ int main(int argc, char **argv)
 	next_stat = t_start + stat_secs;
 	for (i = 0; i < (int)NR_THP_EVENTS; i++)
 		thp_event0[i] = vmstat(thp_events[i]);
+	fs_start = ksm_read("full_scans");
+	cpu_start = ksmd_cpu();
 
 	/* 1. Boot: every guest fills its memory, the first heartbeat verifies. */
 	for (i = 0; i < nguests; i++)
@@ -1134,9 +1146,9 @@ int main(int argc, char **argv)
 	v = w->beats;
 	send_cmd(w, 'w');
 	t = now();
-	while (w->alive && (w->beats == v || w->last_why != 'w') && now() - t < phase_timeout)
+	while (w->alive && w->cmd_beat['w'] <= v && now() - t < phase_timeout)
 		pump(0.5);
-	ok = w->beats > v && !w->last_bad;
+	ok = w->cmd_beat['w'] > v && !w->cmd_bad['w'];
 	w->gen_prev = w->gen;
 	printf("VMHOST cow guest=%d pages=%d cow_ksm=%ld\n", w->id, wpages,
 	       cow0 >= 0 ? vmstat("cow_ksm") - cow0 : -1);
@@ -1223,15 +1235,15 @@ int main(int argc, char **argv)
 	phase_bad = 0;
 	send_cmd(w, 'x');
 	t = now();
-	while (w->alive && (w->beats == v || w->last_why != 'x') && now() - t < phase_timeout)
+	while (w->alive && w->cmd_beat['x'] <= v && now() - t < phase_timeout)
 		pump(0.5);
-	test(w->beats > v && w->last_bad,
+	test(w->cmd_beat['x'] > v && w->cmd_bad['x'],
 	     "self-test: a word flipped behind the verifier is caught");
 
 	stat_line();
 	printf("VMHOST summary guests=%d guest_mib=%d elapsed_s=%.0f full_scans=%ld ksmd_cpu_s=%.2f "
-	       "failed=%d\n", nguests, guest_mib, now() - t_start, ksm_read("full_scans"),
-	       ksmd_cpu(), nfail);
+	       "failed=%d\n", nguests, guest_mib, now() - t_start, ksm_read("full_scans") - fs_start,
+	       ksmd_cpu() - cpu_start, nfail);
 	stop_all();
 	restore_ksm();
 	return nfail ? 1 : 0;
