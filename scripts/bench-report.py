@@ -51,11 +51,11 @@ SECTIONS = [
         ('speed2', 'COW-break of merged pages (-C)', 'MiB/s', 'higher'),
     ]),
     ('6. Real guests (QEMU processes, ksm_vmhost)', ('realguests',), [
-        ('saved_mib', 'memory saved once merged (pages_sharing)', 'MiB', 'higher'),
+        ('saved_mib', 'memory saved at 90% merged (pages_sharing)', 'MiB', 'higher'),
         ('ksmd_cpu_ms_per_mib', 'ksmd CPU per MiB merged', 'ms/MiB', 'lower'),
         ('converge_s', 'seconds until 90% of the common pages are merged', 's', 'lower'),
-        ('ram_pss_mib', "guests' RAM resident once merged (sum of Pss)", 'MiB', 'lower'),
-        ('thp_mib', "huge pages left in the guests' RAM (AnonHugePages)", 'MiB', 'info'),
+        ('ram_pss_mib', "guests' RAM resident then (sum of Pss)", 'MiB', 'lower'),
+        ('thp_mib', "huge pages left in the guests' RAM then (AnonHugePages)", 'MiB', 'info'),
     ]),
 ]
 
