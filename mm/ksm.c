@@ -342,6 +342,15 @@ static u32 page_csum(struct page *page)
 	return csum;
 }
 
+static bool page_is_zero_filled(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	bool zero = !memchr_inv(addr, 0, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return zero;
+}
+
 static int page_cmp(struct page *a, struct page *b)
 {
 	void *pa = kmap_local_page(a);
@@ -1476,6 +1485,15 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	}
 	if (smart_skip(e))
 		return;
+	/*
+	 * Merging a page of a huge page splits it, and the split itself
+	 * maps the zero-filled pages to the shared zero page: no huge page
+	 * is broken up for those alone.  Its other pages may still merge.
+	 */
+	if (folio_test_large(folio) && page_is_zero_filled(page)) {
+		smart_age(e);
+		return;
+	}
 
 	nid = tree_nid(page_to_nid(page));
 	kfolio = stable_find(page, nid);
