@@ -1,6 +1,9 @@
 # KSM for Linux 6.12: build, boot and test our KSM (or the stock one) in QEMU.
 #   make / make run     build our kernel, boot it, show KSM merging memory
-#   make check          the test suite on the fast config (KSM=stock for upstream's)
+#   make check          the test suite on the fast config (KSM=stock for upstream's),
+#                       after make harness-check
+#   make harness-check  the harness's own tests (report.py, watch-guest.py on
+#                       canned streams; shellcheck), on the host in seconds
 #   make check-debug    the same on the debug config (KASAN, lockdep, DEBUG_VM)
 #   make patches        the series as git format-patch files in out/patches
 #   make patches-check  git am that series onto the pristine base and build it
@@ -13,7 +16,7 @@ KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug stress bench vmhost setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check harness-check check-debug stress bench vmhost setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -21,9 +24,12 @@ run: kernel tests
 	@scripts/mkinitramfs.sh demo
 	@scripts/run-demo.sh
 
-check: kernel tests
+check: harness-check kernel tests
 	@scripts/mkinitramfs.sh check
 	@scripts/run-tests.sh check
+
+harness-check: setup
+	@scripts/test-harness.sh
 
 bench: kernel tests
 	@$(MAKE) --no-print-directory kernel KSM=stock

@@ -2,6 +2,7 @@
 # Apply out/patches with git am to a fresh git copy of the pristine base,
 # in $CACHE/src-patched, as a user of the series would.
 set -euo pipefail
+# shellcheck disable=SC2034 # read by lib.sh
 KSM=patched
 . "$(dirname "$0")/lib.sh"
 log "git am out/patches onto a copy of the base"

@@ -1,5 +1,6 @@
 # Shared settings for the harness scripts; sourced, never run.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts sourcing this
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${KSM_CACHE:-$TOP/.cache}
 BASE_VERSION=$(cat "$TOP/BASE_VERSION")

@@ -3,7 +3,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils rsync kmod
-	python3 qemu-system-x86 busybox-static libnuma-dev gnuplot-nox git)
+	python3 qemu-system-x86 busybox-static libnuma-dev gnuplot-nox git shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
