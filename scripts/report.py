@@ -51,6 +51,14 @@ def load_known(path, build):
     return known
 
 
+def lookup(table, name):
+    """TABLE's entry for the test NAME, which may leave out a trailing
+    "(...)" of the name: the details some tests print, such as counts."""
+    if name in table:
+        return table[name]
+    return table.get(re.sub(r"\s*\([^()]*\)$", "", name))
+
+
 SETUP = (("nodes", 2, "2 NUMA nodes"), ("swap", 1, "swap active"),
          ("movable", 1, "hot-plugged memory online in ZONE_MOVABLE"))
 
@@ -82,15 +90,16 @@ class Report:
     def result(self, name, status, note=""):
         self.seen.add(name)
         if status == "skip" and self.strict_skips:
-            if name in self.allowed_skips:
-                note = f"{note}; allowed: {self.allowed_skips[name]}" if note else \
-                    f"allowed: {self.allowed_skips[name]}"
+            allowed = lookup(self.allowed_skips, name)
+            if allowed:
+                note = f"{note}; allowed: {allowed}" if note else f"allowed: {allowed}"
             else:
                 status, note = "fail", ("skipped on our KSM, not in tests/allowed-skips" +
                                         (f": {note}" if note else ""))
-        if name in self.known:
+        known = lookup(self.known, name)
+        if known:
             if status == "fail":
-                status, note = "xfail", self.known[name]
+                status, note = "xfail", known
             elif status == "pass":
                 status, note = "xpass", "listed as a known failure but passed"
         word = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "xfail": "XFAIL", "xpass": "XPASS"}[status]

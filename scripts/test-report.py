@@ -197,6 +197,14 @@ class ReportTest(unittest.TestCase):
         self.assertVerdict(rc, out, 0, "XFAIL  a #2: test 2  (stock does not do it)",
                            "(xfail: a #2: test 2)", "4 passed, 0 failed, 1 skipped")
 
+    def test_known_failure_without_its_details(self):
+        s = [START, *block("a", 0, "1..2", "ok 1 x", "not ok 2 scanning (full_scans 16 -> 16)"), DONE]
+        rc, out = self.report(s, build="stock-fast", tests=["a"],
+                              known="stock: a #2: scanning -- stock stops counting\n"
+                                    "stock: a #1: x (never) -- only the trailing detail may go\n")
+        self.assertVerdict(rc, out, 0, "XFAIL  a #2: scanning (full_scans 16 -> 16)  (stock stops",
+                           "PASS   a #1: x\n")
+
     def test_exit_status_without_failing_subtest_fails(self):
         s = [START, *block("a", 1, *tap("ok")), DONE]
         rc, out = self.report(s, tests=["a"])
