@@ -12,11 +12,14 @@
 #   make vmhost         real QEMU guests (TCG, mem-merge=on) as KSM's clients
 #   make stress         the long KSM stress on the debug config; report in
 #                       out/stress-report.txt
+#   make soak           SEEDS fresh boots (default 1), each one ksm_stress with its
+#                       own seed (SEED_BASE, 1), SECONDS_PER_SEED (150), PROCS (6);
+#                       a line per seed, report in out/soak-report.txt
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check harness-check check-debug stress bench vmhost setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check harness-check check-debug stress soak bench vmhost setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -50,6 +53,9 @@ stress: kernel tests
 	@scripts/mkinitramfs.sh stress
 	@TEST_TIMEOUT=$${TEST_TIMEOUT:-3600} scripts/run-tests.sh stress; rc=$$?; \
 		scripts/stress-report.sh; exit $$rc
+
+soak: kernel tests
+	@scripts/run-soak.sh
 
 setup:
 	@scripts/setup-host.sh

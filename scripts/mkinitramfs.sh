@@ -1,6 +1,7 @@
 #!/bin/bash
 # Pack busybox, the test programs, the runner and the list for MODE into
-# $CACHE/initramfs-MODE.cpio.gz.  MODE: check, demo, stress or bench.
+# $CACHE/initramfs-MODE.cpio.gz.  MODE: check, demo, stress, bench or soak;
+# TEST_LIST (a file) is packed instead of the mode's list.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:-check}
@@ -29,13 +30,17 @@ cp "$TOP"/scripts/guest/*.sh "$root/tests/" 2>/dev/null || true
 ourlist=$TOP/tools/testing/selftests/mm/ksm/tests.list
 # ksm_tests gives ksmd 120 s for its timed merges, meant for real hardware;
 # the debug kernel under TCG is about 4x slower (as boot.sh's timeouts).
-case "$mode-$CONFIG" in
-check-debug) sed 's/^ksm_tests .*/& -l 480/' "$TOP/scripts/guest/check.list" ;;
-check-*) cat "$TOP/scripts/guest/check.list" ;;
-*) cat "$TOP/scripts/guest/$mode.list" ;;
-esac > "$root/tests/list"
-if [ "$mode" = check ] && [ -f "$ourlist" ]; then
-	cat "$ourlist" >> "$root/tests/list"
-fi
+if [ -n "${TEST_LIST:-}" ]; then
+	cat "$TEST_LIST"
+else
+	case "$mode-$CONFIG" in
+	check-debug) sed 's/^ksm_tests .*/& -l 480/' "$TOP/scripts/guest/check.list" ;;
+	check-*) cat "$TOP/scripts/guest/check.list" ;;
+	*) cat "$TOP/scripts/guest/$mode.list" ;;
+	esac
+	if [ "$mode" = check ] && [ -f "$ourlist" ]; then
+		cat "$ourlist"
+	fi
+fi > "$root/tests/list"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$CACHE/initramfs-$mode.cpio.gz"
