@@ -85,10 +85,8 @@ class Report:
         self.console_pos = 0
         self.counts = {"passed": 0, "failed": 0, "skipped": 0, "xfail": 0, "xpass": 0}
         self.failed_names = []
-        self.seen = set()
 
     def result(self, name, status, note=""):
-        self.seen.add(name)
         if status == "skip" and self.strict_skips:
             allowed = lookup(self.allowed_skips, name)
             if allowed:
@@ -128,15 +126,16 @@ class Report:
         plan = next((int(m.group(1)) for m in map(re.compile(r"^1\.\.(\d+)").match, lines) if m),
                     None)
         failed_sub = False
-        numbers = set()
+        numbers, seen = set(), set()
         for m in taps:
             numbers.add(int(m.group(2)))
             desc = m.group(3).strip()
             if m.group(4) == "SKIP" and not desc:   # "ok N # SKIP <description>"
                 desc = (m.group(5) or "").strip()
             sub = f"{name} #{m.group(2)}: {desc}".rstrip(": ")
-            if sub in self.seen:    # a forked child's copy of buffered output
+            if sub in seen:     # a forked child's copy of buffered output
                 continue
+            seen.add(sub)
             if m.group(4) == "SKIP":
                 self.result(sub, "skip", "" if desc == (m.group(5) or "").strip() else m.group(5))
             elif m.group(1) == "ok":

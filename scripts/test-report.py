@@ -99,6 +99,11 @@ class ReportTest(unittest.TestCase):
         rc, out = self.report(s, tests=["f"])
         self.assertVerdict(rc, out, 0, "6 passed, 0 failed")
 
+    def test_a_test_listed_twice_counts_twice(self):
+        s = [START, *block("a", 0, *tap("ok")), *block("a", 1, *tap("not ok")), DONE]
+        rc, out = self.report(s, tests=["a", "a"])
+        self.assertVerdict(rc, out, 1, "PASS   a #1: test 1", "FAIL   a #1: test 1", "4 passed, 1 failed")
+
     def test_list_line_that_never_ran_fails(self):
         s = [START, *block("a", 0, *tap("ok")), DONE]
         rc, out = self.report(s, tests=["a", "b --seed 1"])
