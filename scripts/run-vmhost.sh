@@ -4,10 +4,13 @@
 # shown as they come; then the results, as make check reports them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-export LOGS=$CACHE/logs/$KSM-$CONFIG-vmhost-$(date +%Y%m%d-%H%M%S)
+LOGS=$CACHE/logs/$KSM-$CONFIG-vmhost-$(date +%Y%m%d-%H%M%S)
+export LOGS
 mkdir -p "$LOGS"
+cp "$CACHE/initramfs-vmhost/tests/list" "$LOGS/list"
 echo "== $KSM KSM, $CONFIG config: QEMU guests on a KSM host; logs in $LOGS"
 "$TOP/scripts/boot.sh" vmhost 2>/dev/null |
 	tee >(grep --line-buffered -E '^(VMHOST|# guest .*(READY|WROTE|FLIPPED|NOT|exited|no heartbeat|differ|checksum)|# thp)' >&2) |
 	python3 "$TOP/scripts/report.py" --known "$TOP/tests/known-failures" \
+		--allowed-skips "$TOP/tests/allowed-skips" --list "$LOGS/list" \
 		--build "$KSM-$CONFIG" --console "$LOGS/console.log" | tee "$LOGS/summary.txt"
