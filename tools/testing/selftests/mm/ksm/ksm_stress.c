@@ -206,7 +206,7 @@ struct stats {
 	int nr_poisoned;
 	int poison_inflight;
 	int poison_ops;		/* MADV_HWPOISON and MADV_SOFT_OFFLINE calls */
-	unsigned long poisoned_pfn[MAX_POISON];
+	uint64_t poisoned_key[MAX_POISON];	/* see poison_record() */
 	long beat_ms[MAX_PROCS];	/* a tester's last op started then */
 	int beat_op[MAX_PROCS];
 	struct busy busy[NR_HELPERS];
@@ -343,7 +343,7 @@ static bool thp_ok;	/* THP is enabled (always or madvise) */
 static unsigned long zero_pfn;
 /* Bumped by the SIGBUS handler whenever it replaces a poisoned page. */
 static int poison_gen;
-static char *poisoning;	/* the page this process is poisoning */
+static char *poisoning;	/* the page this process is poisoning now */
 /* The movable memory blocks the hotplug helper offlines and onlines. */
 #define MAX_BLOCKS 16
 static long blocks[MAX_BLOCKS];
@@ -611,41 +611,50 @@ static void verify_final(const char *when)
 
 /* ---- pages poisoned on purpose ---- */
 
-static bool pfn_poisoned(unsigned long pfn)
+/*
+ * What a tester poisoned is recorded as a key: a hwpoison entry's pfn
+ * (POISON_PFN_KEY), or the swap entry the ptes keep when the poisoned
+ * page was in the swap cache (the kernel then leaves it there, and a
+ * swap-in of that entry gets SIGBUS): pagemap's frame of that entry.
+ */
+#define POISON_TYPE_MASK	((1 << PM_SWAP_TYPE_BITS) - 1)
+#define POISON_PFN_KEY(pfn)	((uint64_t)(pfn) << PM_SWAP_TYPE_BITS | POISON_TYPE_MASK)
+
+static bool key_poisoned(uint64_t key)
 {
 	int k, n = __atomic_load_n(&st->nr_poisoned, __ATOMIC_ACQUIRE);
 
 	for (k = 0; k < n && k < MAX_POISON; k++)
-		if (__atomic_load_n(&st->poisoned_pfn[k], __ATOMIC_ACQUIRE) == pfn)
+		if (__atomic_load_n(&st->poisoned_key[k], __ATOMIC_ACQUIRE) == key)
 			return true;
 	return false;
 }
 
-/* Record @pfn as poisoned on purpose; false if there is no room. */
-static bool poison_record(unsigned long pfn)
+/* Record @key as poisoned on purpose; false if there is no room. */
+static bool poison_record(uint64_t key)
 {
 	int k;
 
-	if (!pfn || pfn_poisoned(pfn))
+	if (!key || key_poisoned(key))
 		return true;
 	k = __atomic_fetch_add(&st->nr_poisoned, 1, __ATOMIC_ACQ_REL);
 	if (k >= MAX_POISON)
 		return false;
-	__atomic_store_n(&st->poisoned_pfn[k], pfn, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->poisoned_key[k], key, __ATOMIC_RELEASE);
 	return true;
 }
 
-/* The pfn of the hwpoison entry mapped at @page; 0 if there is none. */
-static unsigned long hwpoison_pfn(const char *page)
+/* The key of the non-present entry mapped at @page; 0 if it has none. */
+static uint64_t poison_key(const char *page)
 {
 	uint64_t ent = pagemap_entry(0, page);
 	uint64_t frame = ent & PM_PFN_MASK;
 
 	if ((ent & PM_PRESENT) || !(ent & PM_SWAP))
 		return 0;
-	if ((frame & ((1 << PM_SWAP_TYPE_BITS) - 1)) < PM_SWAP_TYPE_SPECIAL)
-		return 0;
-	return frame >> PM_SWAP_TYPE_BITS;
+	if ((frame & POISON_TYPE_MASK) < PM_SWAP_TYPE_SPECIAL)
+		return frame;	/* a swap entry */
+	return POISON_PFN_KEY(frame >> PM_SWAP_TYPE_BITS);
 }
 
 /* The model's region and page index of @page (also while mremap moved it). */
@@ -674,21 +683,25 @@ static bool model_lookup(char *page, struct reg **rp, long *ip)
 static bool recover_poisoned(char *addr)
 {
 	char *page = (char *)((uintptr_t)addr & ~(uintptr_t)(page_size - 1));
-	unsigned long pfn = hwpoison_pfn(page);
+	uint64_t key = poison_key(page);
 	struct reg *r;
 	struct pg *p;
 	int tries;
 	long i;
 
-	if (!pfn || !model_lookup(page, &r, &i))
+	if (!key || !model_lookup(page, &r, &i))
 		return false;
-	if (page == poisoning)
-		poison_record(pfn);
-	/* The poisoner records the pfn right after its madvise returns. */
-	for (tries = 0; tries < 300 && !pfn_poisoned(pfn) &&
+	/*
+	 * Inside our own MADV_HWPOISON: the kernel's SIGBUS may name any of
+	 * our addresses of the page (a KSM page can be mapped at several).
+	 */
+	if (poisoning)
+		poison_record(key);
+	/* The poisoner records the key right after its madvise returns. */
+	for (tries = 0; tries < 300 && !key_poisoned(key) &&
 	     __atomic_load_n(&st->poison_inflight, __ATOMIC_ACQUIRE); tries++)
 		sleep_msecs(10);
-	if (!pfn_poisoned(pfn))
+	if (!key_poisoned(key))
 		return false;
 	p = &r->pg[i];
 	if (mmap(page, page_size, p->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
@@ -1557,7 +1570,8 @@ static void op_soft_offline(void)
  */
 static void op_hwpoison(void)
 {
-	unsigned long pfn, real;
+	unsigned long pfn;
+	uint64_t real;
 	struct reg *r;
 	char *page;
 	int ret, gen;
@@ -1573,18 +1587,22 @@ static void op_hwpoison(void)
 	gen = gen_now();
 	__atomic_add_fetch(&st->poison_ops, 1, __ATOMIC_ACQ_REL);
 	__atomic_add_fetch(&st->poison_inflight, 1, __ATOMIC_ACQ_REL);
-	poison_record(pfn);
+	poison_record(POISON_PFN_KEY(pfn));
 	poisoning = page;
 	ret = madvise(page, page_size, MADV_HWPOISON) ? errno : 0;
 	poisoning = NULL;
-	/* The page may have changed before the kernel looked it up. */
-	real = hwpoison_pfn(page);
+	/* What the kernel left here (the page may have changed meanwhile). */
+	real = poison_key(page);
 	poison_record(real);
 	__atomic_sub_fetch(&st->poison_inflight, 1, __ATOMIC_ACQ_REL);
-	printf("# poison: t=%.1fs tester %d%s pfn %#lx: %s, %s\n", t_rel(),
-	       tester_id, is_child ? " (child)" : "", real ? real : pfn,
+	printf("# poison: t=%.1fs tester %d%s pfn %#lx: %s, %s", t_rel(),
+	       tester_id, is_child ? " (child)" : "", pfn,
 	       ret ? strerror(ret) : "ok",
 	       gen != gen_now() ? "SIGBUS at once" : "no SIGBUS yet");
+	if (real && (real & POISON_TYPE_MASK) != POISON_TYPE_MASK)
+		printf(", left in the swap cache (swap entry %#llx)",
+		       (unsigned long long)real);
+	printf("\n");
 	fflush(stdout);
 	stat_add(ret ? &st->poison_fail : &st->poison_ok, 1);
 	verify_page(r, i, "after MADV_HWPOISON");
@@ -1655,7 +1673,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR && recover_poisoned(a))
 		return;
 	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AO &&
-	    pfn_poisoned(hwpoison_pfn(a)))
+	    key_poisoned(poison_key(a)))
 		return;	/* told early; the touch will be handled */
 	printf("# FAULT signal %d code %d at %p in pid %d tester %d%s during %s\n",
 	       sig, si->si_code, a, getpid(), tester_id,
@@ -2004,19 +2022,27 @@ static long ksm_pages_mapped(char *example, size_t len)
 static void print_poisoned(void)
 {
 	int k, n = __atomic_load_n(&st->nr_poisoned, __ATOMIC_ACQUIRE);
-	int hwpoison = 0, anon = 0;
+	int pfns = 0, hwpoison = 0, anon = 0, shown = 0;
+	unsigned long pfn;
 	uint64_t fl;
 
 	for (k = 0; k < n && k < MAX_POISON; k++) {
-		fl = kpageflags(st->poisoned_pfn[k]);
+		if ((st->poisoned_key[k] & POISON_TYPE_MASK) != POISON_TYPE_MASK)
+			continue;	/* a swap entry */
+		fl = kpageflags(st->poisoned_key[k] >> PM_SWAP_TYPE_BITS);
+		pfns++;
 		hwpoison += !!(fl & BIT_ULL(KPF_HWPOISON_BIT));
 		anon += !!(fl & BIT_ULL(12));	/* KPF_ANON */
 	}
 	printf("#   pfns poisoned on purpose: %d (kpageflags: %d hwpoison, %d anon)",
-	       n, hwpoison, anon);
-	for (k = 0; k < n && k < 4; k++)
-		printf(" %#lx:%#llx", st->poisoned_pfn[k],
-		       (unsigned long long)kpageflags(st->poisoned_pfn[k]));
+	       pfns, hwpoison, anon);
+	for (k = 0; k < n && k < MAX_POISON && shown < 4; k++) {
+		if ((st->poisoned_key[k] & POISON_TYPE_MASK) != POISON_TYPE_MASK)
+			continue;
+		pfn = st->poisoned_key[k] >> PM_SWAP_TYPE_BITS;
+		printf(" %#lx:%#llx", pfn, (unsigned long long)kpageflags(pfn));
+		shown++;
+	}
 	printf("\n");
 }
 
@@ -3249,7 +3275,7 @@ static void control_loop(void)
 int main(int argc, char **argv)
 {
 	bool idle = false, settable = false;
-	double start;
+	double start, t[3];
 	long seconds;
 
 	parse_args(argc, argv);
@@ -3268,18 +3294,24 @@ int main(int argc, char **argv)
 	 * exit.  After a watchdog trip (the kernel may be stuck) they are
 	 * killed instead, and nothing that could block is done.
 	 */
+	t[0] = now_secs();
 	stop_all(wd_tripped_ms != 0);
 	reap_all(wd_tripped_ms ? 10 : 600);
 	sample_counters();
+	t[1] = now_secs();
+	t[2] = t[1];
 	if (!wd_tripped_ms || opt_selftest_wd) {
 		/* Nothing mergeable is left: KSM must drop every page and item. */
 		ksm_write_knob("run", "2");
 		idle = ksm_wait_idle(120);
 		idle = zero_pages_ok("with every process gone, after run=2", true) &&
 		       idle;
+		t[2] = now_secs();
 		settable = tree_knobs_settable();
 	}
 	cgroup_cleanup();
+	printf("# end: all stopped in %.1f s, KSM idle in %.1f s, tree knobs set in %.1f s\n",
+	       t[1] - t[0], t[2] - t[1], now_secs() - t[2]);
 	print_report(seconds);
 	print_results(idle, settable);
 	if (wd_tripped_ms && !opt_selftest_wd) {
