@@ -22,9 +22,9 @@
  *              mmap, mremap, mprotect (incl. PROT_NONE), MADV_DONTNEED,
  *              MADV_(UN)MERGEABLE, prctl PR_SET_MEMORY_MERGE, mlock,
  *              MADV_PAGEOUT, move_pages between NUMA nodes, MADV_COLLAPSE,
- *              MADV_FREE followed by reclaim, MADV_SOFT_OFFLINE and (a
- *              bounded number of) MADV_HWPOISON of pages that are mostly
- *              KSM pages.
+ *              MADV_FREE followed by reclaim, MADV_SOFT_OFFLINE and (at
+ *              most --max-poison, in the second half of the run)
+ *              MADV_HWPOISON of pages that are mostly KSM pages.
  *  knobs       switches run between 1, 0 and 2; while run=2 changes
  *              merge_across_nodes and max_page_sharing (a write that stays
  *              EBUSY after run=2 is an error); changes use_zero_pages,
@@ -39,9 +39,10 @@
  *
  * The model: a MADV_FREE'd page reads back as its old content or as zeroes
  * until it is written again; a hwpoisoned page is lost to every process
- * that mapped it (each gets SIGBUS when it touches it: only for a pfn that
- * a tester poisoned on purpose is that no error, and the page is replaced
- * by a zero page); every other page keeps its data.  A page whose content
+ * that mapped it (each gets SIGBUS when it touches it: only for the pfn, or
+ * the swap entry, of a page a tester poisoned on purpose is that no error,
+ * and the page is replaced by a zero page); every other page keeps its
+ * data.  A page whose content
  * differs from the model is reported with its address, the expected and
  * the found bytes, its pfn and page flags, and counts as an error.  At the
  * end every tester and forked child makes its pages readable and checks
@@ -344,6 +345,7 @@ static unsigned long zero_pfn;
 /* Bumped by the SIGBUS handler whenever it replaces a poisoned page. */
 static int poison_gen;
 static char *poisoning;	/* the page this process is poisoning now */
+static char *forced_addr;	/* where the kernel's SIGBUS said it was */
 /* The movable memory blocks the hotplug helper offlines and onlines. */
 #define MAX_BLOCKS 16
 static long blocks[MAX_BLOCKS];
@@ -691,12 +693,6 @@ static bool recover_poisoned(char *addr)
 
 	if (!key || !model_lookup(page, &r, &i))
 		return false;
-	/*
-	 * Inside our own MADV_HWPOISON: the kernel's SIGBUS may name any of
-	 * our addresses of the page (a KSM page can be mapped at several).
-	 */
-	if (poisoning)
-		poison_record(key);
 	/* The poisoner records the key right after its madvise returns. */
 	for (tries = 0; tries < 300 && !key_poisoned(key) &&
 	     __atomic_load_n(&st->poison_inflight, __ATOMIC_ACQUIRE); tries++)
@@ -1536,6 +1532,28 @@ static bool claim_slot(long *next_ms, long spacing_ms)
 					   __ATOMIC_RELAXED);
 }
 
+/*
+ * Where the SIGBUS of our MADV_HWPOISON of @page pointed: that page, or
+ * another address (a KSM page mapped twice, or an address the kernel
+ * still had for the page): what is mapped there now.
+ */
+static void print_forced_sigbus(char *page)
+{
+	char *a = forced_addr;
+
+	if (!a) {
+		printf(", no SIGBUS yet");
+		return;
+	}
+	a = (char *)((uintptr_t)a & ~(uintptr_t)(page_size - 1));
+	if (a == page) {
+		printf(", SIGBUS");
+		return;
+	}
+	printf(", SIGBUS for %p (pagemap there %#llx)", (void *)forced_addr,
+	       (unsigned long long)pagemap_entry(0, a));
+}
+
 /* Soft offline migrates the page away: every sharer keeps its data. */
 static void op_soft_offline(void)
 {
@@ -1566,7 +1584,7 @@ static void op_soft_offline(void)
  * Poison a page (mostly a KSM page): it is lost to every process mapping
  * it, each gets SIGBUS on its next touch (see recover_poisoned()); no
  * other page may change.  Each poisoned page is lost to the guest for
- * good: at most --max-poison per run, spread over the run.
+ * good: at most --max-poison per run, spread over its second half.
  */
 static void op_hwpoison(void)
 {
@@ -1574,17 +1592,17 @@ static void op_hwpoison(void)
 	uint64_t real;
 	struct reg *r;
 	char *page;
-	int ret, gen;
+	int ret;
 	long i;
 
 	if (st->poison_ok + st->poison_fail >= opt_max_poison ||
 	    __atomic_load_n(&st->nr_poisoned, __ATOMIC_RELAXED) + 2 > MAX_POISON ||
 	    !pick_shared_page(&r, &i, &pfn) ||
 	    !claim_slot(&st->next_poison_ms,
-			opt_seconds * 1000 / (opt_max_poison + 1)))
+			opt_seconds * 500 / (opt_max_poison + 1)))
 		return;
 	page = r->addr + i * page_size;
-	gen = gen_now();
+	forced_addr = NULL;
 	__atomic_add_fetch(&st->poison_ops, 1, __ATOMIC_ACQ_REL);
 	__atomic_add_fetch(&st->poison_inflight, 1, __ATOMIC_ACQ_REL);
 	poison_record(POISON_PFN_KEY(pfn));
@@ -1595,13 +1613,12 @@ static void op_hwpoison(void)
 	real = poison_key(page);
 	poison_record(real);
 	__atomic_sub_fetch(&st->poison_inflight, 1, __ATOMIC_ACQ_REL);
-	printf("# poison: t=%.1fs tester %d%s pfn %#lx: %s, %s", t_rel(),
-	       tester_id, is_child ? " (child)" : "", pfn,
-	       ret ? strerror(ret) : "ok",
-	       gen != gen_now() ? "SIGBUS at once" : "no SIGBUS yet");
+	printf("# poison: t=%.1fs tester %d%s pfn %#lx: %s", t_rel(), tester_id,
+	       is_child ? " (child)" : "", pfn, ret ? strerror(ret) : "ok");
 	if (real && (real & POISON_TYPE_MASK) != POISON_TYPE_MASK)
 		printf(", left in the swap cache (swap entry %#llx)",
 		       (unsigned long long)real);
+	print_forced_sigbus(page);
 	printf("\n");
 	fflush(stdout);
 	stat_add(ret ? &st->poison_fail : &st->poison_ok, 1);
@@ -1670,6 +1687,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	FILE *f;
 	int k;
 
+	/*
+	 * The SIGBUS that our own MADV_HWPOISON sends us comes on the return
+	 * from madvise, not from a touch: nothing to retry.  (It names one of
+	 * the addresses the kernel found for the page.)
+	 */
+	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR && poisoning) {
+		forced_addr = a;
+		return;
+	}
 	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR && recover_poisoned(a))
 		return;
 	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AO &&
@@ -3226,7 +3252,12 @@ static void start_all(void)
 	/* Inherited by every tester, so none can die of an early SIGUSR1. */
 	signal(SIGUSR1, on_stop);
 	st->start_ms = now_ms();
-	st->next_poison_ms = st->start_ms + 3000;
+	/*
+	 * Poison in the second half only: what it breaks cannot be undone
+	 * in this boot (a KSM page that stays in the tree keeps the tree
+	 * knobs from changing), so the first half runs without it.
+	 */
+	st->next_poison_ms = st->start_ms + opt_seconds * 500;
 	st->next_soft_ms = st->start_ms + 1000;
 	if (opt_knobs && !opt_selftest_wd)
 		helper_pids[H_KNOBS] = start_proc(knobs_run);
