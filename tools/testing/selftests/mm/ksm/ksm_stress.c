@@ -183,6 +183,7 @@ struct stats {
 	long poison_ok;
 	long poison_fail;
 	long poison_sigbus;	/* SIGBUS on a page poisoned on purpose */
+	long poison_unrecorded;	/* of them: key_explained() */
 	long thp_regions;
 	long knob_changes;
 	long knob_fail;
@@ -646,6 +647,26 @@ static bool poison_record(uint64_t key)
 	return true;
 }
 
+/*
+ * A key no poisoner recorded (it died first, or the kernel poisoned
+ * another page than the one it looked at): a hwpoison entry is explained
+ * if its pfn is hwpoisoned (nothing but us poisons in the guest), a swap
+ * entry if anything was poisoned at all (the pages the kernel keeps in
+ * the swap cache are not visible): counted apart.
+ */
+static bool key_explained(uint64_t key)
+{
+	if ((key & POISON_TYPE_MASK) == POISON_TYPE_MASK) {
+		if (!(kpageflags(key >> PM_SWAP_TYPE_BITS) &
+		      BIT_ULL(KPF_HWPOISON_BIT)))
+			return false;
+	} else if (!__atomic_load_n(&st->poison_ops, __ATOMIC_ACQUIRE)) {
+		return false;
+	}
+	stat_add(&st->poison_unrecorded, 1);
+	return true;
+}
+
 /* The key of the non-present entry mapped at @page; 0 if it has none. */
 static uint64_t poison_key(const char *page)
 {
@@ -697,7 +718,7 @@ static bool recover_poisoned(char *addr)
 	for (tries = 0; tries < 300 && !key_poisoned(key) &&
 	     __atomic_load_n(&st->poison_inflight, __ATOMIC_ACQUIRE); tries++)
 		sleep_msecs(10);
-	if (!key_poisoned(key))
+	if (!key_poisoned(key) && !key_explained(key))
 		return false;
 	p = &r->pg[i];
 	if (mmap(page, page_size, p->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
@@ -1704,6 +1725,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	printf("# FAULT signal %d code %d at %p in pid %d tester %d%s during %s\n",
 	       sig, si->si_code, a, getpid(), tester_id,
 	       is_child ? " (child)" : "", cur_op >= 0 ? op_names[cur_op] : "-");
+	if (sig == SIGBUS)
+		printf("#   poison key there %#llx, %d keys recorded, %d poison ops\n",
+		       (unsigned long long)poison_key(a), st->nr_poisoned,
+		       st->poison_ops);
 	f = fopen("/proc/self/maps", "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
@@ -3018,9 +3043,10 @@ static void print_report(long seconds)
 	       st->migrated, st->pageouts, st->unmerge_fail);
 	printf("# mm: free=%ld pages (%ld found discarded, %ld madvise failed),",
 	       st->frees, st->lazy_zeroed, st->free_fail);
-	printf(" soft_offline=%ld/%ld failed, hwpoison=%ld/%ld failed, poison_sigbus=%ld,",
+	printf(" soft_offline=%ld/%ld failed, hwpoison=%ld/%ld failed, poison_sigbus=%ld",
 	       st->soft_ok, st->soft_fail, st->poison_ok, st->poison_fail,
 	       st->poison_sigbus);
+	printf(" (%ld unrecorded),", st->poison_unrecorded);
 	printf(" HardwareCorrupted=%ldkB, thp_regions=%ld\n",
 	       proc_field("/proc/meminfo", "HardwareCorrupted:"),
 	       st->thp_regions);
