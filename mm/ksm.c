@@ -48,8 +48,9 @@
  * -------
  *  ksm_lock (mutex): the trees, descriptors, entries and all counters
  *	except the zero page ones, the scan cursor, and knobs that depend on
- *	the trees.  ksmd holds it for a batch of pages; run=2 for its whole
- *	unmerge; memory hot-remove from MEM_GOING_OFFLINE until done.  It is
+ *	the trees.  ksmd holds it for a chunk of pages (KSM_CHUNK_PAGES, each
+ *	step of bounded work); run=2 for its whole unmerge; memory hot-remove
+ *	while it prunes descriptors at MEM_OFFLINE.  It is
  *	never taken while holding an mmap_lock (ksm_exit only trylocks).
  *	Order: ksm_lock -> mmap_lock (read, one mm at a time) -> folio lock
  *	-> anon_vma lock / page table lock.
@@ -193,6 +194,7 @@ struct ksm_cursor {
 	unsigned long addr;		/* next address to look at */
 	struct ksm_entry **link;	/* where the entry for addr belongs */
 	unsigned int round;		/* parity matches E_ROUND */
+	bool yielded;			/* gave way to the mm's writer once */
 };
 
 #define KSM_RUN_STOP	0
@@ -200,6 +202,7 @@ struct ksm_cursor {
 #define KSM_RUN_UNMERGE	2
 
 static DEFINE_MUTEX(ksm_lock);
+static atomic_t ksm_lock_waiters;	/* ksm_lock_wait() callers */
 static DEFINE_SPINLOCK(ksm_clients_lock);
 static LIST_HEAD(ksm_clients);
 static DEFINE_HASHTABLE(ksm_client_hash, 10);
@@ -308,6 +311,26 @@ static inline void *shared_mapping(struct ksm_shared *sh)
 static inline int tree_nid(int nid)
 {
 	return ksm_merge_across_nodes ? 0 : nid;
+}
+
+/* With merge_across_nodes=0, pages of two NUMA nodes are never merged. */
+static inline bool nodes_may_merge(int nid_a, int nid_b)
+{
+	return ksm_merge_across_nodes || nid_a == nid_b;
+}
+
+/*
+ * Is the locked KSM folio @kfolio the one its descriptor points at?  A
+ * folio found through the descriptor and referenced may since have been
+ * migrated: the old copy still points at the descriptor until it is
+ * freed, but must never be mapped again.  Under the folio lock the
+ * answer holds, as migration needs that lock to move the pfn.
+ */
+static inline bool shared_folio_current(struct folio *kfolio)
+{
+	struct ksm_shared *sh = folio_shared(kfolio);
+
+	return sh && READ_ONCE(sh->pfn) == folio_pfn(kfolio);
 }
 
 static u32 page_csum(struct page *page)
@@ -535,67 +558,6 @@ changed:
 }
 
 /*
- * Of a chain whose head has the content wanted, the KSM folio that can
- * take one more sharer: referenced, or NULL if all are full.  Sets
- * *@retry if a stale duplicate had to be pruned on the way.  Duplicates
- * that are not full come first (chain_sort_dup()): only the first one
- * needs looking at.
- */
-static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
-				bool *retry)
-{
-	unsigned int limit = READ_ONCE(ksm_max_page_sharing);
-	struct ksm_shared *d;
-	struct folio *kfolio;
-
-	if (head->nr_entries < limit)
-		return hfolio;
-	folio_put(hfolio);
-	d = list_first_entry_or_null(&head->dups, struct ksm_shared, dups);
-	if (!d || d->nr_entries >= limit)
-		return NULL;
-	kfolio = shared_get_folio(d, false);
-	if (!kfolio)
-		*retry = true;	/* @d was pruned: the list changed */
-	return kfolio;
-}
-
-/*
- * Look up a KSM page with the content of @page that may be shared once
- * more; referenced if found.
- */
-static struct folio *stable_find(struct page *page, int nid)
-{
-	struct rb_root *root = &ksm_stable_root[nid];
-	struct rb_node *node;
-	struct folio *kfolio;
-	bool retry;
-
-again:
-	retry = false;
-	node = root->rb_node;
-	while (node) {
-		struct ksm_shared *sh = rb_entry(node, struct ksm_shared, rb);
-		int cmp;
-
-		kfolio = shared_get_folio(sh, false);
-		if (!kfolio)
-			goto again;
-		cmp = page_cmp(page, &kfolio->page);
-		if (!cmp) {
-			kfolio = chain_pick(sh, kfolio, &retry);
-			if (retry)
-				goto again;
-			return kfolio;
-		}
-		folio_put(kfolio);
-		node = cmp < 0 ? node->rb_left : node->rb_right;
-		cond_resched();
-	}
-	return NULL;
-}
-
-/*
  * Insert a new descriptor for @kpage: into the tree, or as a duplicate on
  * the chain of a KSM page with the same content (all full, then).
  */
@@ -654,6 +616,12 @@ static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 	}
 }
 
+/* Is @sh in the tree of the node its KSM folio (referenced) is on? */
+static bool shared_on_its_node(struct ksm_shared *sh, struct folio *kfolio)
+{
+	return tree_nid(folio_nid(kfolio)) == sh->nid;
+}
+
 /*
  * A KSM page migrated to another node while merge_across_nodes=0 sits in
  * the wrong tree: move its descriptor to the tree of its node, where it
@@ -675,9 +643,82 @@ static void shared_check(struct ksm_shared *sh, void *unused)
 
 	if (!kfolio)
 		return;
-	if (tree_nid(folio_nid(kfolio)) != sh->nid)
+	if (!shared_on_its_node(sh, kfolio))
 		shared_move_tree(sh, kfolio);
 	folio_put(kfolio);
+}
+
+/*
+ * Of a chain whose head has the content wanted, the KSM folio that can
+ * take one more sharer: referenced, or NULL if all are full.  Sets
+ * *@retry if a stale duplicate had to be pruned on the way.  Duplicates
+ * that are not full come first (chain_sort_dup()): only the first one
+ * needs looking at.
+ */
+static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
+				bool *retry)
+{
+	unsigned int limit = READ_ONCE(ksm_max_page_sharing);
+	struct ksm_shared *d;
+	struct folio *kfolio;
+
+	if (head->nr_entries < limit)
+		return hfolio;
+	folio_put(hfolio);
+	d = list_first_entry_or_null(&head->dups, struct ksm_shared, dups);
+	if (!d || d->nr_entries >= limit)
+		return NULL;
+	kfolio = shared_get_folio(d, false);
+	if (!kfolio) {
+		*retry = true;	/* @d was pruned: the list changed */
+	} else if (!shared_on_its_node(d, kfolio)) {
+		shared_move_tree(d, kfolio);
+		folio_put(kfolio);
+		kfolio = NULL;
+		*retry = true;
+	}
+	return kfolio;
+}
+
+/*
+ * Look up a KSM page with the content of @page that may be shared once
+ * more; referenced if found.
+ */
+static struct folio *stable_find(struct page *page, int nid)
+{
+	struct rb_root *root = &ksm_stable_root[nid];
+	struct rb_node *node;
+	struct folio *kfolio;
+	bool retry;
+
+again:
+	retry = false;
+	node = root->rb_node;
+	while (node) {
+		struct ksm_shared *sh = rb_entry(node, struct ksm_shared, rb);
+		int cmp;
+
+		kfolio = shared_get_folio(sh, false);
+		if (!kfolio)
+			goto again;
+		cmp = page_cmp(page, &kfolio->page);
+		if (!cmp && !shared_on_its_node(sh, kfolio)) {
+			/* Migrated since: not for this tree's pages. */
+			shared_move_tree(sh, kfolio);
+			folio_put(kfolio);
+			goto again;
+		}
+		if (!cmp) {
+			kfolio = chain_pick(sh, kfolio, &retry);
+			if (retry)
+				goto again;
+			return kfolio;
+		}
+		folio_put(kfolio);
+		node = cmp < 0 ? node->rb_left : node->rb_right;
+		cond_resched();
+	}
+	return NULL;
 }
 
 /*
@@ -688,6 +729,39 @@ static void shared_check(struct ksm_shared *sh, void *unused)
 static void stable_prune_stale(bool chains)
 {
 	stable_for_each(shared_check, NULL, chains);
+}
+
+/*
+ * A KSM folio that nothing maps any more (left in a per-CPU LRU or mlock
+ * batch, or in the swap cache with swap entries in place of its ptes)
+ * stops being one: the folio becomes an ordinary anonymous folio without
+ * an anon_vma (a later swap-in gives it the faulting vma's; any other
+ * mm then gets a copy) and its descriptor goes.  The folio lock keeps it
+ * from being mapped meanwhile.
+ */
+static void shared_detach_unmapped(struct ksm_shared *sh, void *unused)
+{
+	struct folio *kfolio = shared_get_folio(sh, true);
+
+	if (!kfolio)
+		return;
+	if (!folio_mapped(kfolio)) {
+		WRITE_ONCE(kfolio->mapping, NULL);
+		shared_prune(sh);
+	}
+	folio_unlock(kfolio);
+	folio_put(kfolio);
+}
+
+/*
+ * After unmerging: every descriptor whose KSM page is still mapped stays
+ * (there is none unless unmerging failed), all others are dropped.
+ */
+static void stable_detach_unmapped(void)
+{
+	/* Let the per-CPU batches give their references back first. */
+	lru_add_drain_all();
+	stable_for_each(shared_detach_unmapped, NULL, true);
 }
 
 /*
@@ -827,6 +901,12 @@ again:
 			return NULL;
 		}
 		cmp = page_cmp(page, opage);
+		if (!cmp && !nodes_may_merge(page_to_nid(page),
+					     page_to_nid(opage))) {
+			/* Migrated since it was inserted: no partner here. */
+			put_page(opage);
+			return NULL;
+		}
 		if (!cmp) {
 			*peer_page = opage;
 			return other;
@@ -1188,8 +1268,12 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	if (!vma)
 		goto out;
 	kpage = kfolio ? &kfolio->page : ZERO_PAGE(addr);
-	if (kfolio)
+	if (kfolio) {
 		folio_lock(kfolio);
+		if (!shared_folio_current(kfolio) ||
+		    !nodes_may_merge(folio_nid(kfolio), page_to_nid(page)))
+			goto unlock_kfolio;
+	}
 	folio = lock_small_folio(page);
 	if (!folio)
 		goto unlock_kfolio;
@@ -1236,11 +1320,19 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	if (!folio)
 		goto fail;
 	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    !nodes_may_merge(page_to_nid(page), page_to_nid(peer_page)) ||
 	    wrprotect_pte(vma, folio, entry_addr(e), &orig) ||
 	    page_cmp(page, peer_page)) {
 		folio_unlock(folio);
 		goto fail;
 	}
+	/*
+	 * A KSM folio must never look clean to reclaim: its ptes are clean,
+	 * and a clean folio that MADV_FREE made lazily freeable (or that
+	 * MADV_FREE would make so, seeing no dirty bit) is discarded, data
+	 * and all, for every process sharing it.  Dirty, it goes to swap.
+	 */
+	folio_mark_dirty(folio);
 	INIT_HLIST_HEAD(&sh->entries);
 	INIT_LIST_HEAD(&sh->dups);
 	sh->pfn = folio_pfn(folio);
@@ -1323,7 +1415,7 @@ static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
 	if (vma) {
 		folio_lock(folio);
 		sh = folio_shared(folio);
-		if (sh)
+		if (sh && shared_folio_current(folio))
 			entry_link_shared(e, sh, vma->anon_vma);
 		folio_unlock(folio);
 	}
@@ -1473,7 +1565,7 @@ static void advisor_adjust(void)
 		want = div64_u64(cur * ksm_advisor_max_cpu, cpu_pct);
 	want = clamp_t(u64, want, ksm_advisor_min_pages, ksm_advisor_max_pages);
 	WRITE_ONCE(ksm_pages_to_scan, want);
-	trace_ksm_advisor(elapsed_ms / MSEC_PER_SEC, want, cpu_pct);
+	trace_ksm_advisor(div_u64(elapsed_ms, MSEC_PER_SEC), want, cpu_pct);
 }
 
 /*
@@ -1584,18 +1676,59 @@ static bool cursor_start_round(void)
 }
 
 /*
+ * Bounds on the work done for one step of the cursor, so that neither
+ * ksm_lock nor an mmap_lock is held for long when a huge range has gone
+ * (its entries are freed a batch at a time) or is empty (the seek looks
+ * at so much address space at a time).  A step cut short resumes where
+ * it stopped, and counts as KSM_STEP_COST pages of ksmd's budget.
+ */
+#define KSM_FREE_BATCH		128
+#define KSM_SEEK_SPAN		(64UL << 20)
+#define KSM_STEP_COST		16
+
+/* How a step of the cursor ended. */
+enum scan_step {
+	SCAN_PAGE,	/* found a page to scan */
+	SCAN_MORE,	/* work bound reached: go on after dropping the locks */
+	SCAN_END,	/* end of this mm: go on to the next client */
+	SCAN_YIELD,	/* a lock we hold is wanted: let its waiter in */
+	SCAN_IDLE,	/* nothing (more) to scan now: the batch ends */
+};
+
+/*
+ * Free the entries from *@link on whose address is below @addr (all of
+ * them if @addr is 0), at most KSM_FREE_BATCH, and none more once a
+ * writer waits for the mmap_lock of @mm (held, if @mm is given); false if
+ * some are left.
+ */
+static bool entries_free_below(struct ksm_entry **link, unsigned long addr,
+			       struct mm_struct *mm)
+{
+	struct ksm_entry *e;
+	unsigned int n = 0;
+
+	while ((e = *link) && (!addr || entry_addr(e) < addr)) {
+		if (n++ == KSM_FREE_BATCH || (mm && mmap_lock_is_contended(mm)))
+			return false;
+		*link = e->next;
+		entry_free(e);
+	}
+	return true;
+}
+
+/*
  * Find the entry for @addr at the cursor, creating it if needed; entries
  * for lower addresses belong to pages that are gone and are freed.
+ * ERR_PTR(-EAGAIN) if that took a batch and more remain.
  */
 static struct ksm_entry *cursor_entry_at(unsigned long addr)
 {
 	struct ksm_entry **link = ksm_cursor.link;
 	struct ksm_entry *e;
 
-	while ((e = *link) && entry_addr(e) < addr) {
-		*link = e->next;
-		entry_free(e);
-	}
+	if (!entries_free_below(link, addr, ksm_cursor.client->mm))
+		return ERR_PTR(-EAGAIN);
+	e = *link;
 	if (e && entry_addr(e) == addr)
 		return e;
 	e = kmem_cache_zalloc(ksm_entry_cache,
@@ -1612,56 +1745,70 @@ static struct ksm_entry *cursor_entry_at(unsigned long addr)
 }
 
 /*
- * The first candidate page in @mm at or after @addr: its address in
- * *@found (the page itself, referenced, in *@pagep if @pagep), or false
- * if there is none.  The caller holds the mmap_lock.
+ * The first candidate page in @mm at or after @addr, looking at no more
+ * than KSM_SEEK_SPAN of mergeable address space.  SCAN_PAGE: its address
+ * is in *@found, the page referenced in *@pagep.  SCAN_MORE: none up to
+ * *@found, where the seek should resume.  SCAN_END: none up to the end
+ * of @mm.  The caller holds the mmap_lock.
  */
-static bool mm_seek_page(struct mm_struct *mm, unsigned long addr,
-			 unsigned long *found, struct page **pagep)
+static enum scan_step mm_seek_page(struct mm_struct *mm, unsigned long addr,
+				   unsigned long *found, struct page **pagep)
 {
 	VMA_ITERATOR(vmi, mm, addr);
+	unsigned long limit = addr + min(KSM_SEEK_SPAN, TASK_SIZE - addr);
 	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
 		struct page_seek seek = {};
+		unsigned long start = max(addr, vma->vm_start);
 
 		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
 			continue;
-		if (!seek_page(vma, max(addr, vma->vm_start), vma->vm_end,
-			       &seek))
-			continue;
-		*found = seek.addr;
-		if (pagep)
+		if (start >= limit) {
+			*found = start;
+			return SCAN_MORE;
+		}
+		if (seek_page(vma, start, min(vma->vm_end, limit), &seek)) {
+			*found = seek.addr;
 			*pagep = seek.page;
-		else
-			put_page(seek.page);
-		return true;
+			return SCAN_PAGE;
+		}
+		if (vma->vm_end > limit) {
+			*found = limit;
+			return SCAN_MORE;
+		}
 	}
-	return false;
+	return SCAN_END;
 }
 
 /*
  * Look for the next candidate page in the cursor's mm, from the cursor's
- * address on; the caller holds its mmap_lock.  Returns its entry (with
- * the page referenced in *@pagep), or NULL: then *@done tells whether
- * this mm has been scanned to its end (not if entry allocation failed).
- * The cursor is left on the page: cursor_step() moves it past.
+ * address on; the caller holds its mmap_lock.  SCAN_PAGE: its entry is in
+ * *@ep, the page referenced in *@pagep, and the cursor is left on it
+ * (cursor_step() moves it past).  SCAN_IDLE: an entry could not be
+ * allocated.  Otherwise as mm_seek_page().
  */
-static struct ksm_entry *scan_in_mm(struct mm_struct *mm, struct page **pagep,
-				    bool *done)
+static enum scan_step scan_in_mm(struct mm_struct *mm, struct ksm_entry **ep,
+				 struct page **pagep)
 {
 	struct ksm_cursor *cur = &ksm_cursor;
-	struct ksm_entry *e;
+	enum scan_step step;
 	unsigned long addr;
+	struct ksm_entry *e;
 
-	*done = !mm_seek_page(mm, cur->addr, &addr, pagep);
-	if (*done)
-		return NULL;
+	step = mm_seek_page(mm, cur->addr, &addr, pagep);
+	if (step == SCAN_END)
+		return step;
 	cur->addr = addr;
+	if (step == SCAN_MORE)
+		return step;
 	e = cursor_entry_at(addr);
-	if (!e)
+	if (IS_ERR_OR_NULL(e)) {
 		put_page(*pagep);
-	return e;
+		return e ? SCAN_MORE : SCAN_IDLE;
+	}
+	*ep = e;
+	return SCAN_PAGE;
 }
 
 /* Move the cursor past @e, the entry it is on, before its page is scanned. */
@@ -1672,82 +1819,192 @@ static void cursor_step(struct ksm_entry *e)
 }
 
 /*
- * Advance the cursor to the next anonymous page of a VM_MERGEABLE vma.
- * Returns its entry, with the page referenced in *@pagep; NULL if there
- * is nothing to scan.
+ * The cursor has reached the end of its mm, or the mm is exiting: free
+ * the entries left past the cursor (all of them if it is exiting), a
+ * batch at a time (SCAN_MORE while some are left), then go on to the next
+ * client (SCAN_END), or end the round after the last one (SCAN_IDLE).
+ * No mmap_lock is held: entries are ksm_lock's alone.
  */
-static struct ksm_entry *scan_next(struct page **pagep)
+static enum scan_step scan_end_of_mm(bool exiting)
 {
 	struct ksm_cursor *cur = &ksm_cursor;
-	struct ksm_entry *e;
-	struct mm_struct *mm;
-	bool done;
+	struct ksm_client *c = cur->client;
 
-	for (;;) {
-		if (!cur->client && !cursor_start_round())
-			return NULL;
-		mm = cur->client->mm;
-		mmap_read_lock(mm);
-		if (mm_is_exiting(mm)) {
-			mmap_read_unlock(mm);
-			if (!client_release(cur->client))
-				continue;
-			round_end();
-			return NULL;
-		}
-		e = scan_in_mm(mm, pagep, &done);
-		if (e || !done) {
-			mmap_read_unlock(mm);
-			return e;
-		}
-		/* End of this mm: the entries left are for vanished pages. */
-		entries_free_from(cur->link);
-		mmap_read_unlock(mm);
-		/* A completed round ends the batch: ksmd may sleep now. */
-		if (!cursor_next_client())
-			return NULL;
+	if (exiting)
+		cur->link = &c->entries;	/* all of them go */
+	if (!entries_free_below(cur->link, 0, NULL))
+		return SCAN_MORE;
+	if (exiting) {
+		if (!client_release(c))
+			return SCAN_END;
+		round_end();
+		return SCAN_IDLE;
 	}
+	/* A completed round ends the batch: ksmd may sleep now. */
+	return cursor_next_client() ? SCAN_END : SCAN_IDLE;
 }
 
 /*
- * Scan up to @nr pages; returns how many were scanned.  The cursor then
- * goes on to the next page to scan, without scanning it: passing the end
- * of the last mm on the way ends the round now, before ksmd sleeps.  A
- * round is so counted as soon as its last page has been looked at, and
- * full_scans never counts a round whose pages were all looked at before a
- * change that its reader made while ksmd slept.
+ * Advance the cursor towards the next anonymous page of a VM_MERGEABLE
+ * vma, doing a bounded amount of work: SCAN_PAGE (its entry in *@ep, the
+ * page referenced in *@pagep), SCAN_MORE or SCAN_IDLE.
  */
-static unsigned int ksm_scan_batch(unsigned int nr)
+static enum scan_step scan_next(struct ksm_entry **ep, struct page **pagep)
 {
+	struct ksm_cursor *cur = &ksm_cursor;
+	struct mm_struct *mm;
+	enum scan_step step;
+	bool exiting;
+
+	do {
+		if (!cur->client && !cursor_start_round())
+			return SCAN_IDLE;
+		mm = cur->client->mm;
+		/* A writer waits for the mm: let it go first, once per step. */
+		if (!cur->yielded && mmap_lock_is_contended(mm)) {
+			cur->yielded = true;
+			return SCAN_YIELD;
+		}
+		mmap_read_lock(mm);
+		exiting = mm_is_exiting(mm);
+		step = exiting ? SCAN_END : scan_in_mm(mm, ep, pagep);
+		mmap_read_unlock(mm);
+		cur->yielded = false;
+		if (step == SCAN_END)
+			step = scan_end_of_mm(exiting);
+		cond_resched();
+	} while (step == SCAN_END);
+	return step;
+}
+
+/*
+ * Most pages scanned in one hold of ksm_lock: a larger pages_to_scan is
+ * scanned in such chunks, letting the freezer in between.
+ */
+#define KSM_CHUNK_PAGES		64
+
+/*
+ * Scan up to @nr pages (at most KSM_CHUNK_PAGES) under ksm_lock; returns
+ * how much of ksmd's budget that used (pages scanned, plus KSM_STEP_COST
+ * for each step cut short).  *@why says why the chunk ended: SCAN_IDLE,
+ * nothing more to scan now; SCAN_YIELD, a lock we hold is wanted (the
+ * step counts as one cut short); SCAN_MORE, @nr reached.  With @last, the
+ * chunk completes ksmd's batch: the cursor then goes on to the next page
+ * to scan, without scanning it, so that passing the end of the last mm on
+ * the way ends the round before ksmd sleeps.  A round is so counted as
+ * soon as its last page has been looked at, and full_scans never counts a
+ * round whose pages were all looked at before a change that its reader
+ * made while ksmd slept.
+ */
+static unsigned int ksm_scan_chunk(unsigned int nr, bool last,
+				   enum scan_step *why)
+{
+	unsigned int used = 0;
+	enum scan_step step;
 	struct ksm_entry *e;
 	struct page *page;
-	unsigned int i;
 
-	for (i = 0; ksm_run == KSM_RUN_MERGE; i++) {
-		e = scan_next(&page);
-		if (!e)
+	lockdep_assert_held(&ksm_lock);
+	*why = SCAN_MORE;
+	while (READ_ONCE(ksm_run) == KSM_RUN_MERGE) {
+		if (used >= nr && !last)
+			return used;
+		/* Someone waits for ksm_lock: give way within a page. */
+		step = atomic_read(&ksm_lock_waiters) ? SCAN_YIELD :
+						       scan_next(&e, &page);
+		if (step == SCAN_IDLE)
 			break;
-		if (i == nr) {
-			/* The next batch starts with this page. */
-			put_page(page);
-			break;
+		if (step == SCAN_YIELD) {
+			*why = step;
+			return used + KSM_STEP_COST;
 		}
-		cursor_step(e);
-		ksm_pages_scanned++;
-		scan_page(e, page);
-		put_page(page);
+		if (used >= nr) {
+			/* Look-ahead only: the next batch starts here. */
+			if (step == SCAN_PAGE)
+				put_page(page);
+			return used;
+		}
+		if (step == SCAN_PAGE) {
+			cursor_step(e);
+			ksm_pages_scanned++;
+			scan_page(e, page);
+			put_page(page);
+			used++;
+		} else {
+			used += KSM_STEP_COST;
+		}
 		cond_resched();
 	}
-	return i;
+	*why = SCAN_IDLE;
+	return used;
 }
 
 /* ------------------------------------------------------------------ */
 /* ksmd                                                                 */
 /* ------------------------------------------------------------------ */
 
+/*
+ * ksm_lock for anyone but ksmd (sysfs writers, memory hot-remove): ksmd
+ * sees the waiter at its next page, drops the lock and waits for the
+ * waiter to have it, so the wait is never longer than one page's work.
+ */
+static void ksm_lock_wait(void)
+{
+	atomic_inc(&ksm_lock_waiters);
+	mutex_lock(&ksm_lock);
+	atomic_dec(&ksm_lock_waiters);
+	wake_up_var(&ksm_lock_waiters);
+}
+
+/*
+ * ksmd has dropped its locks for a waiter.  A ksm_lock waiter is waited
+ * for until it has the lock; a waiting mmap_lock writer is given a tick.
+ */
+static void ksmd_give_way(void)
+{
+	if (atomic_read(&ksm_lock_waiters))
+		wait_var_event(&ksm_lock_waiters,
+			       !atomic_read(&ksm_lock_waiters));
+	else
+		schedule_timeout_idle(1);
+}
+
 static bool ksmd_has_work(void)
 {
 	return READ_ONCE(ksm_run) == KSM_RUN_MERGE && !list_empty(&ksm_clients);
+}
+
+/* ksmd must stop what it is doing: for kthread_stop() or the freezer. */
+static bool ksmd_interrupted(void)
+{
+	return kthread_should_stop() || freezing(current);
+}
+
+/*
+ * One batch: pages_to_scan pages (or steps, see ksm_scan_chunk()), in
+ * chunks.  Returns the number of pages scanned.
+ */
+static unsigned int ksmd_scan_batch(void)
+{
+	unsigned int nr = READ_ONCE(ksm_pages_to_scan);
+	unsigned long scanned = ksm_pages_scanned;
+	unsigned int used = 0, chunk;
+	enum scan_step why;
+
+	do {
+		chunk = min(nr - used, KSM_CHUNK_PAGES);
+		mutex_lock(&ksm_lock);
+		if (ksmd_has_work())
+			used += ksm_scan_chunk(chunk, used + chunk >= nr, &why);
+		else
+			why = SCAN_IDLE;
+		mutex_unlock(&ksm_lock);
+		if (why == SCAN_YIELD)
+			ksmd_give_way();
+		else
+			cond_resched();
+	} while (why != SCAN_IDLE && used < nr && !ksmd_interrupted());
+	return ksm_pages_scanned - scanned;
 }
 
 /*
@@ -1782,12 +2039,7 @@ static int ksmd_main(void *unused)
 	set_user_nice(current, 5);
 
 	while (!kthread_should_stop()) {
-		unsigned int scanned = 0;
-
-		mutex_lock(&ksm_lock);
-		if (ksmd_has_work())
-			scanned = ksm_scan_batch(ksm_pages_to_scan);
-		mutex_unlock(&ksm_lock);
+		unsigned int scanned = ksmd_has_work() ? ksmd_scan_batch() : 0;
 
 		if (ksmd_has_work())
 			ksmd_pause(scanned);
@@ -1868,6 +2120,60 @@ void ksm_mm_unregister(struct mm_struct *mm)
 	if (c && client_release(c))
 		round_end();
 	mutex_unlock(&ksm_lock);
+}
+
+static int count_ksm_zero_pte(pte_t *pte, unsigned long addr,
+			      unsigned long next, struct mm_walk *walk)
+{
+	if (pte_is_ksm_zero(ptep_get(pte)))
+		(*(long *)walk->private)++;
+	return 0;
+}
+
+static const struct mm_walk_ops count_ksm_zero_ops = {
+	.pte_entry	= count_ksm_zero_pte,
+	.walk_lock	= PGWALK_WRLOCK,
+};
+
+/*
+ * The KSM zero pages fork() did not copy into the child: those of the
+ * parent's areas that the child does not get (MADV_DONTFORK) or gets
+ * empty (MADV_WIPEONFORK).  The parent's mmap_lock is held for write.
+ */
+static long ksm_zero_pages_not_forked(struct mm_struct *parent)
+{
+	VMA_ITERATOR(vmi, parent, 0);
+	struct vm_area_struct *vma;
+	long n = 0;
+
+	mmap_assert_write_locked(parent);
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & (VM_DONTCOPY | VM_WIPEONFORK)) ||
+		    !vma->anon_vma)
+			continue;
+		walk_page_range(parent, vma->vm_start, vma->vm_end,
+				&count_ksm_zero_ops, &n);
+	}
+	return n;
+}
+
+void __ksm_fork(struct mm_struct *child, struct mm_struct *parent)
+{
+	long zero_ptes;
+
+	/*
+	 * dup_mm() copied the parent's counters.  The child has no entries
+	 * yet and merges nothing until ksmd scans it, but it does map the
+	 * KSM zero-page ptes fork copied: those count for it, and globally.
+	 */
+	child->ksm_merging_pages = 0;
+	child->ksm_rmap_items = 0;
+	zero_ptes = atomic_long_read(&parent->ksm_zero_pages);
+	if (zero_ptes)
+		zero_ptes -= ksm_zero_pages_not_forked(parent);
+	atomic_long_set(&child->ksm_zero_pages, zero_ptes);
+	atomic_long_add(zero_ptes, &ksm_zero_pages_mapped);
+	ksm_mm_register(child);
 }
 
 int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
@@ -2033,7 +2339,7 @@ static int unmerge_everything(void)
 	spin_lock(&ksm_clients_lock);
 	cursor_set(NULL);
 	spin_unlock(&ksm_clients_lock);
-	stable_prune_stale(true);
+	stable_detach_unmapped();
 	return err;
 }
 
@@ -2294,7 +2600,7 @@ static int ksm_memory_callback(struct notifier_block *nb,
 	struct memory_notify *range = data;
 
 	if (event == MEM_OFFLINE) {
-		mutex_lock(&ksm_lock);
+		ksm_lock_wait();
 		stable_prune_range(range->start_pfn,
 				   range->start_pfn + range->nr_pages);
 		mutex_unlock(&ksm_lock);
@@ -2324,7 +2630,7 @@ static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (kstrtouint(buf, 10, &mode) || mode > KSM_RUN_UNMERGE)
 		return -EINVAL;
 
-	mutex_lock(&ksm_lock);
+	ksm_lock_wait();
 	if (mode != ksm_run) {
 		WRITE_ONCE(ksm_run, mode);
 		if (mode == KSM_RUN_UNMERGE) {
@@ -2416,9 +2722,9 @@ static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (!knob->needs_empty_trees) {
 		WRITE_ONCE(*knob->value, val);
 	} else {
-		mutex_lock(&ksm_lock);
+		ksm_lock_wait();
 		if (val != *knob->value) {
-			stable_prune_stale(true);
+			stable_detach_unmapped();
 			if (ksm_trees_empty()) {
 				unstable_clear();
 				WRITE_ONCE(*knob->value, val);
@@ -2482,7 +2788,7 @@ static ssize_t advisor_mode_store(struct kobject *kobj,
 
 	if (mode < 0)
 		return -EINVAL;
-	mutex_lock(&ksm_lock);
+	ksm_lock_wait();
 	if (mode != ksm_advisor) {
 		/* Start from the minimum; give the old value back after. */
 		if (mode == KSM_ADVISOR_SCAN_TIME) {

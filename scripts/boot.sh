@@ -30,7 +30,7 @@ append+=" memhp_default_state=online_movable ksmharness.timeout=$test_timeout"
 append+=" ${KERNEL_APPEND:-}"
 timeout --foreground -k 10 "$boot_timeout" \
 	qemu-system-x86_64 -accel "$accel" -cpu max -smp 2,sockets=2,cores=1,threads=1 "${mem[@]}" \
-	-kernel "$OUT/arch/x86/boot/bzImage" -initrd "$CACHE/initramfs-$mode.cpio.gz" \
+	-kernel "${KERNEL_IMAGE:-$OUT/arch/x86/boot/bzImage}" -initrd "$CACHE/initramfs-$mode.cpio.gz" \
 	-append "$append" -display none -monitor none -no-reboot \
 	-serial "file:$logs/console.log" -serial stdio </dev/null |
 	sed -u 's/\r$//' | tee "$logs/runner.log" || true

@@ -58,23 +58,14 @@ static inline long mm_ksm_zero_pages(struct mm_struct *mm)
 	return atomic_long_read(&mm->ksm_zero_pages);
 }
 
+/* A fork child, its page tables copied: ksm.c accounts and registers it. */
+void __ksm_fork(struct mm_struct *child, struct mm_struct *parent);
+
 static inline void ksm_fork(struct mm_struct *child, struct mm_struct *parent)
 {
-	long zero_ptes;
-
 	/* The child maps the parent's KSM pages: ksmd must know about it. */
-	if (!test_bit(MMF_VM_MERGEABLE, &parent->flags))
-		return;
-	/*
-	 * dup_mm() copied the parent's counters.  The child has no entries
-	 * yet and merges nothing until ksmd scans it, but it does map the
-	 * zero-page ptes fork copied: those count for it, and globally.
-	 */
-	child->ksm_merging_pages = 0;
-	child->ksm_rmap_items = 0;
-	zero_ptes = atomic_long_read(&child->ksm_zero_pages);
-	atomic_long_add(zero_ptes, &ksm_zero_pages_mapped);
-	ksm_mm_register(child);
+	if (test_bit(MMF_VM_MERGEABLE, &parent->flags))
+		__ksm_fork(child, parent);
 }
 
 static inline int ksm_execve(struct mm_struct *new_mm)

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -396,34 +397,44 @@ long vmstat_get(const char *name)
 	return proc_field("/proc/vmstat", name);
 }
 
-long ksmd_cpu_ticks(void)
+pid_t ksmd_pid(void)
 {
-	unsigned long utime, stime;
-	char path[64], buf[512], *p;
+	char path[64], buf[64];
 	struct dirent *de;
-	long ret = -1;
+	pid_t pid = 0;
 	DIR *d;
 
 	d = opendir("/proc");
 	if (!d)
-		return -1;
-	while (ret < 0 && (de = readdir(d))) {
+		return 0;
+	while (!pid && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		if (file_read(path, buf, sizeof(buf)) || strcmp(buf, "ksmd"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (file_read(path, buf, sizeof(buf)))
-			continue;
-		/* After "(comm) ": state and 10 more fields, then utime stime. */
-		p = strrchr(buf, ')');
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-				&utime, &stime) == 2)
-			ret = utime + stime;
+		if (!file_read(path, buf, sizeof(buf)) && !strcmp(buf, "ksmd"))
+			pid = atoi(de->d_name);
 	}
 	closedir(d);
-	return ret;
+	return pid;
+}
+
+long ksmd_cpu_ticks(void)
+{
+	unsigned long utime, stime;
+	char path[64], buf[512], *p;
+	pid_t pid = ksmd_pid();
+
+	if (!pid)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (file_read(path, buf, sizeof(buf)))
+		return -1;
+	/* After "(comm) ": state and 10 more fields, then utime stime. */
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			&utime, &stime) == 2)
+		return utime + stime;
+	return -1;
 }
 
 uint64_t pagemap_entry(pid_t pid, const void *addr)
@@ -1012,4 +1023,46 @@ int numa_node_count(void)
 			return n;
 		n++;
 	}
+}
+
+/* ---- memory cgroups ---- */
+
+#define MEMCG_ROOT "/sys/fs/cgroup"
+
+int memcg_enter(const char *name)
+{
+	char path[256], pid[32];
+	int err;
+
+	if (access(MEMCG_ROOT "/cgroup.controllers", F_OK))
+		return -ENOENT;
+	file_write(MEMCG_ROOT "/cgroup.subtree_control", "+memory");
+	snprintf(path, sizeof(path), MEMCG_ROOT "/%s", name);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), MEMCG_ROOT "/%s/memory.reclaim", name);
+	if (access(path, F_OK))
+		return -ENOENT;
+	snprintf(path, sizeof(path), MEMCG_ROOT "/%s/cgroup.procs", name);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	err = file_write(path, pid);
+	return err;
+}
+
+void memcg_reclaim(const char *name, const char *amount)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), MEMCG_ROOT "/%s/memory.reclaim", name);
+	file_write(path, amount);
+}
+
+void memcg_leave(const char *name)
+{
+	char path[256], pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	file_write(MEMCG_ROOT "/cgroup.procs", pid);
+	snprintf(path, sizeof(path), MEMCG_ROOT "/%s", name);
+	rmdir(path);
 }

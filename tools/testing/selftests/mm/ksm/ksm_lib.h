@@ -95,6 +95,8 @@ bool ksm_wait_idle(int timeout_s);
 /* The number after "@name " in a /proc file of such lines; -1 if absent. */
 long proc_field(const char *path, const char *name);
 long vmstat_get(const char *name);	/* -1 if absent */
+/* ksmd's pid, 0 if there is none. */
+pid_t ksmd_pid(void);
 /* ksmd's utime + stime in clock ticks; -1 if there is no ksmd. */
 long ksmd_cpu_ticks(void);
 uint64_t pagemap_entry(pid_t pid, const void *addr);	/* pid 0: self */
@@ -176,6 +178,17 @@ bool workers_check(struct worker *w, int nw);
 void workers_stop(struct worker *w, int nw);
 /* Start @nw workers with @npages pages tagged base + i, all mergeable. */
 int workers_start_same(struct worker *w, int nw, long npages, uint64_t base);
+
+/* ---- memory cgroups (cgroup v2 at /sys/fs/cgroup) ---- */
+/*
+ * Create /sys/fs/cgroup/@name (memory controller on) and move the calling
+ * process into it; 0 or -errno.  memcg_reclaim() writes @amount ("64M")
+ * to its memory.reclaim (its result does not matter: reclaim may fall
+ * short).  memcg_leave() moves the caller back to the root and removes it.
+ */
+int memcg_enter(const char *name);
+void memcg_reclaim(const char *name, const char *amount);
+void memcg_leave(const char *name);
 
 /* Raw NUMA syscalls (no libnuma needed). */
 long sys_move_pages(pid_t pid, unsigned long count, void **pages,

@@ -104,6 +104,9 @@
 #define BUS_MCEERR_AR		4
 #define BUS_MCEERR_AO		5
 #endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED		2
 #endif
@@ -174,6 +177,7 @@ struct stats {
 	long pageouts;
 	long mremap_ok;
 	long mremap_fail;
+	long holes_taken;	/* a hole's addresses went to another mapping */
 	long unmerge_fail;
 	long frees;		/* pages MADV_FREE'd */
 	long free_fail;
@@ -1065,17 +1069,36 @@ static void op_munmap(void)
 	}
 }
 
-/* Map fresh pages over the hole [s, s + l) of @r; false on failure. */
+/*
+ * Map fresh pages at @addr, a hole the model keeps for a region.  Only if
+ * nothing else is there: the kernel may have given the hole's addresses
+ * to another mapping since (a region placed or moved there), and MAP_FIXED
+ * would silently replace that region's pages.  NULL if it is taken.
+ */
+static char *map_hole(char *addr, size_t len)
+{
+	char *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == addr)
+		return p;
+	if (p != MAP_FAILED)
+		munmap(p, len);		/* a kernel taking it as a hint */
+	if (p != MAP_FAILED || errno == EEXIST)
+		stat_add(&st->holes_taken, 1);
+	else
+		printf("# tester %d: mmap into a hole: %s\n", tester_id,
+		       strerror(errno));
+	return NULL;
+}
+
+/* Map fresh pages over the hole [s, s + l) of @r; false if not done. */
 static bool fill_hole_run(struct reg *r, long s, long l)
 {
 	long i;
 
-	if (mmap(r->addr + s * page_size, l * page_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
-		printf("# tester %d: mmap fixed into a hole: %s\n", tester_id,
-		       strerror(errno));
+	if (!map_hole(r->addr + s * page_size, l * page_size))
 		return false;
-	}
 	for (i = s; i < s + l; i++)
 		pg_reset(&r->pg[i]);
 	return true;
@@ -3039,8 +3062,9 @@ static void print_report(long seconds)
 	printf("# mm: mremap=%ld/%ld failed, collapse=%ld/%ld failed,",
 	       st->mremap_ok, st->mremap_fail, st->collapse_ok,
 	       st->collapse_fail);
-	printf(" migrated=%ld pages, pageout=%ld pages, unmerge_fail=%ld\n",
+	printf(" migrated=%ld pages, pageout=%ld pages, unmerge_fail=%ld,",
 	       st->migrated, st->pageouts, st->unmerge_fail);
+	printf(" holes_taken=%ld\n", st->holes_taken);
 	printf("# mm: free=%ld pages (%ld found discarded, %ld madvise failed),",
 	       st->frees, st->lazy_zeroed, st->free_fail);
 	printf(" soft_offline=%ld/%ld failed, hwpoison=%ld/%ld failed, poison_sigbus=%ld",
