@@ -337,6 +337,11 @@ struct reg {
 };
 
 static struct reg regs[MAX_REGIONS];
+/*
+ * Shared with the SIGBUS handler: set and read with __atomic ops, or the
+ * compiler drops a store that no code it sees reads (it did for
+ * poisoning).
+ */
 static struct reg *moving;	/* a range mremap has moved away for now */
 static pid_t children[MAX_CHILDREN];
 static int tester_id;
@@ -691,7 +696,8 @@ static bool model_lookup(char *page, struct reg **rp, long *ip)
 	int k;
 
 	for (k = 0; k <= MAX_REGIONS; k++) {
-		r = k < MAX_REGIONS ? &regs[k] : moving;
+		r = k < MAX_REGIONS ? &regs[k] :
+				      __atomic_load_n(&moving, __ATOMIC_SEQ_CST);
 		if (!r || !r->addr || page < r->addr ||
 		    page >= r->addr + r->n * page_size)
 			continue;
@@ -1176,9 +1182,9 @@ static bool mremap_away_and_back(struct reg *r, long s, long l)
 	moved.addr = tmp;
 	moved.n = l;
 	moved.pg = r->pg + s;
-	moving = &moved;
+	__atomic_store_n(&moving, &moved, __ATOMIC_SEQ_CST);
 	verify_range(&moved, 0, l, "moved by mremap");
-	moving = NULL;
+	__atomic_store_n(&moving, NULL, __ATOMIC_SEQ_CST);
 	if (!move_back(tmp, from, len)) {
 		printf("# tester %d: mremap back to %p: %s\n", tester_id,
 		       (void *)from, strerror(errno));
@@ -1583,7 +1589,7 @@ static bool claim_slot(long *next_ms, long spacing_ms)
  */
 static void print_forced_sigbus(char *page)
 {
-	char *a = forced_addr;
+	char *a = __atomic_load_n(&forced_addr, __ATOMIC_SEQ_CST);
 
 	if (!a) {
 		printf(", no SIGBUS yet");
@@ -1594,7 +1600,7 @@ static void print_forced_sigbus(char *page)
 		printf(", SIGBUS");
 		return;
 	}
-	printf(", SIGBUS for %p (pagemap there %#llx)", (void *)forced_addr,
+	printf(", SIGBUS for %p (pagemap there %#llx)", (void *)a,
 	       (unsigned long long)pagemap_entry(0, a));
 }
 
@@ -1646,13 +1652,13 @@ static void op_hwpoison(void)
 			opt_seconds * 500 / (opt_max_poison + 1)))
 		return;
 	page = r->addr + i * page_size;
-	forced_addr = NULL;
+	__atomic_store_n(&forced_addr, NULL, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&st->poison_ops, 1, __ATOMIC_ACQ_REL);
 	__atomic_add_fetch(&st->poison_inflight, 1, __ATOMIC_ACQ_REL);
 	poison_record(POISON_PFN_KEY(pfn));
-	poisoning = page;
+	__atomic_store_n(&poisoning, page, __ATOMIC_SEQ_CST);
 	ret = madvise(page, page_size, MADV_HWPOISON) ? errno : 0;
-	poisoning = NULL;
+	__atomic_store_n(&poisoning, NULL, __ATOMIC_SEQ_CST);
 	/* What the kernel left here (the page may have changed meanwhile). */
 	real = poison_key(page);
 	poison_record(real);
@@ -1736,8 +1742,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	 * from madvise, not from a touch: nothing to retry.  (It names one of
 	 * the addresses the kernel found for the page.)
 	 */
-	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR && poisoning) {
-		forced_addr = a;
+	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR &&
+	    __atomic_load_n(&poisoning, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&forced_addr, a, __ATOMIC_SEQ_CST);
 		return;
 	}
 	if (sig == SIGBUS && si->si_code == BUS_MCEERR_AR && recover_poisoned(a))
@@ -2073,23 +2080,34 @@ static long ksm_pages_of(pid_t pid, char *example, size_t len)
 	return n;
 }
 
-/* KSM pages that our processes (the cgroup's) map; -1: cannot tell. */
-static long ksm_pages_mapped(char *example, size_t len)
+/*
+ * KSM pages that our processes (the cgroup's) map, by KPF_KSM (-1: it
+ * cannot be trusted), and the sum of their ksm_merging_pages (what KSM
+ * itself counts) in *@merging (-1 if unreadable).
+ */
+static long ksm_pages_mapped(char *example, size_t len, long *merging)
 {
 	char path[192], line[32];
-	long n = 0;
+	long n = 0, m;
 	FILE *f;
 
 	example[0] = '\0';
-	if (!kpf_ksm_reliable() || !cg_dir[0])
+	*merging = -1;
+	if (!cg_dir[0])
 		return -1;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
 	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		n += ksm_pages_of(atoi(line), example, len);
+	while (f && fgets(line, sizeof(line), f)) {
+		snprintf(path, sizeof(path), "/proc/%d/ksm_stat", atoi(line));
+		m = proc_field(path, "ksm_merging_pages");
+		if (m >= 0)
+			*merging = (*merging < 0 ? 0 : *merging) + m;
+		if (kpf_ksm_reliable())
+			n += ksm_pages_of(atoi(line), example, len);
+	}
 	if (f)
 		fclose(f);
-	return n;
+	return kpf_ksm_reliable() ? n : -1;
 }
 
 /* The pfns poisoned on purpose: how many, and what kpageflags says now. */
@@ -2142,9 +2160,9 @@ static bool tree_knobs_stuck;	/* one persistent EBUSY reported */
 
 static void tree_knob_change(const char *name, long val)
 {
+	long mapped, merging;
 	char example[96];
 	int ret, tries;
-	long mapped;
 
 	if (tree_knobs_stuck)
 		return;
@@ -2167,7 +2185,7 @@ static void tree_knob_change(const char *name, long val)
 	stat_add(&st->errors, 1);
 	if (ret != -EBUSY)
 		return;	/* printed by knob_change() */
-	mapped = ksm_pages_mapped(example, sizeof(example));
+	mapped = ksm_pages_mapped(example, sizeof(example), &merging);
 	printf("# stress: ERROR: %s=%ld still EBUSY after run=2 (%d rounds):",
 	       name, val, tries + 1);
 	printf(" pages_shared=%ld pages_sharing=%ld stable_node_chains=%ld",
@@ -2175,7 +2193,8 @@ static void tree_knob_change(const char *name, long val)
 	       ksm_get("stable_node_chains"));
 	printf(" stable_node_dups=%ld ksm_zero_pages=%ld;",
 	       ksm_get("stable_node_dups"), ksm_get("ksm_zero_pages"));
-	printf(" KSM pages mapped by our processes: %ld %s\n", mapped, example);
+	printf(" KSM pages mapped by our processes: %ld %s, their ksm_merging_pages: %ld\n",
+	       mapped, example, merging);
 	print_poisoned();
 	printf("#   merge_across_nodes and max_page_sharing left alone from now on\n");
 	fflush(stdout);
@@ -2186,17 +2205,18 @@ static void tree_knob_change(const char *name, long val)
 static void check_unmerged(void)
 {
 	long shared = ksm_get("pages_shared"), sharing = ksm_get("pages_sharing");
+	long mapped, merging;
 	char example[96];
-	long mapped;
 
 	if (!shared && !sharing)
 		return;
-	mapped = ksm_pages_mapped(example, sizeof(example));
+	mapped = ksm_pages_mapped(example, sizeof(example), &merging);
 	stat_add(&st->errors, 1);
 	printf("# stress: ERROR: t=%.1fs run=2 returned but pages_shared=%ld",
 	       t_rel(), shared);
-	printf(" pages_sharing=%ld; KSM pages mapped by our processes: %ld %s\n",
+	printf(" pages_sharing=%ld; KSM pages mapped by our processes: %ld %s,",
 	       sharing, mapped, example);
+	printf(" their ksm_merging_pages: %ld\n", merging);
 	fflush(stdout);
 }
 
