@@ -202,6 +202,7 @@ struct stats {
 	long watchdog_trips;
 	long op_count[32];
 	long start_ms;
+	long end_ms;		/* the deadline */
 	long hold_ms;		/* the knobs helper stopped ksmd (0: it did not) */
 	long knob_change_ms;	/* last knob change: restarts the watchdog */
 	long next_poison_ms;
@@ -2406,7 +2407,9 @@ static void sys_run(void)
 			sys_compact();
 			next_compact = now_secs() + 2 + rnd_below(8);
 		}
-		if (swap_dev[0] && now_secs() > next_swap) {
+		/* swapoff can take long: none in the last 20 s */
+		if (swap_dev[0] && now_secs() > next_swap &&
+		    now_ms() + 20000 < st->end_ms) {
 			sys_swap_cycle();
 			next_swap = now_secs() + 15 + rnd_below(40);
 		}
@@ -2800,21 +2803,50 @@ static void reap_testers(bool restart)
 		proc_ended(pid, status, restart);
 }
 
+/* Who the end is waiting for: testers, helpers and what they do. */
+static void print_waiting(double waited)
+{
+	char state[512], path[64];
+	int id, h;
+
+	printf("# end: after %.0f s still waiting for", waited);
+	for (id = 0; id < opt_procs; id++)
+		if (testers[id].pid)
+			printf(" tester %d (pid %d, op %s)", id, testers[id].pid,
+			       op_names[st->beat_op[id]]);
+	for (h = 0; h < NR_HELPERS; h++) {
+		if (!helper_pids[h])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/wchan", helper_pids[h]);
+		if (file_read(path, state, sizeof(state)))
+			state[0] = '\0';
+		printf(" %s helper (%s, in %s)", helper_names[h],
+		       st->busy[h].since_ms ? st->busy[h].what : "-", state);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
 /* Reap everything that ends within @secs (all of it unless stuck). */
 static void reap_all(double secs)
 {
-	double end = now_secs() + secs;
+	double start = now_secs(), next = start + 10;
 	int status;
 	pid_t pid;
 
-	while (now_secs() < end) {
+	while (now_secs() < start + secs) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid < 0)
 			return;
-		if (pid > 0)
+		if (pid > 0) {
 			proc_ended(pid, status, false);
-		else
-			sleep_msecs(20);
+			continue;
+		}
+		if (now_secs() > next) {
+			print_waiting(now_secs() - start);
+			next += 10;
+		}
+		sleep_msecs(20);
 	}
 }
 
@@ -3322,6 +3354,7 @@ static void start_all(void)
 	/* Inherited by every tester, so none can die of an early SIGUSR1. */
 	signal(SIGUSR1, on_stop);
 	st->start_ms = now_ms();
+	st->end_ms = st->start_ms + opt_seconds * 1000;
 	/*
 	 * Poison in the second half only: what it breaks cannot be undone
 	 * in this boot (a KSM page that stays in the tree keeps the tree
