@@ -6,13 +6,14 @@
 #   make patches-check  git am that series onto the pristine base and build it
 #   make checkpatch     checkpatch.pl --strict on every patch of the series
 #   make bench          ours vs stock KSM benchmark (BENCH_REPS runs each, default 3)
+#   make vmhost         real QEMU guests (TCG, mem-merge=on) as KSM's clients
 #   make stress         the long KSM stress on the debug config; report in
 #                       out/stress-report.txt
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check check-debug stress bench setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check check-debug stress bench vmhost setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -30,6 +31,10 @@ bench: kernel tests
 	@scripts/run-bench.sh
 	@scripts/bench-report.py
 	@scripts/bench-publish.sh
+
+vmhost: kernel tests
+	@scripts/mkinitramfs.sh vmhost
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-1800} scripts/run-vmhost.sh
 
 check-debug:
 	@$(MAKE) --no-print-directory check CONFIG=debug

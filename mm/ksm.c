@@ -342,6 +342,15 @@ static u32 page_csum(struct page *page)
 	return csum;
 }
 
+static bool page_is_zero_filled(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	bool zero = !memchr_inv(addr, 0, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return zero;
+}
+
 static int page_cmp(struct page *a, struct page *b)
 {
 	void *pa = kmap_local_page(a);
@@ -1476,6 +1485,15 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	}
 	if (smart_skip(e))
 		return;
+	/*
+	 * Merging a page of a huge page splits it, and the split itself
+	 * maps the zero-filled pages to the shared zero page: no huge page
+	 * is broken up for those alone.  Its other pages may still merge.
+	 */
+	if (folio_test_large(folio) && page_is_zero_filled(page)) {
+		smart_age(e);
+		return;
+	}
 
 	nid = tree_nid(page_to_nid(page));
 	kfolio = stable_find(page, nid);
@@ -1755,7 +1773,7 @@ static enum scan_step mm_seek_page(struct mm_struct *mm, unsigned long addr,
 				   unsigned long *found, struct page **pagep)
 {
 	VMA_ITERATOR(vmi, mm, addr);
-	unsigned long limit = addr + min(KSM_SEEK_SPAN, TASK_SIZE - addr);
+	unsigned long limit = addr + min(KSM_SEEK_SPAN, mm->task_size - addr);
 	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
@@ -1962,9 +1980,10 @@ static void ksm_lock_wait(void)
  */
 static void ksmd_give_way(void)
 {
+	/* Interruptible: not a hung task if the waiter waits long itself. */
 	if (atomic_read(&ksm_lock_waiters))
-		wait_var_event(&ksm_lock_waiters,
-			       !atomic_read(&ksm_lock_waiters));
+		wait_var_event_interruptible(&ksm_lock_waiters,
+					     !atomic_read(&ksm_lock_waiters));
 	else
 		schedule_timeout_idle(1);
 }

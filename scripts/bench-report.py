@@ -50,6 +50,13 @@ SECTIONS = [
         ('speed', 'unmerge speed (-D) / COW on unmerged pages (-C)', 'MiB/s', 'higher'),
         ('speed2', 'COW-break of merged pages (-C)', 'MiB/s', 'higher'),
     ]),
+    ('6. Real guests (QEMU processes, ksm_vmhost)', ('realguests',), [
+        ('saved_mib', 'memory saved at 90% merged (pages_sharing)', 'MiB', 'higher'),
+        ('ksmd_cpu_ms_per_mib', 'ksmd CPU per MiB merged', 'ms/MiB', 'lower'),
+        ('converge_s', 'seconds until 90% of the common pages are merged', 's', 'lower'),
+        ('ram_pss_mib', "guests' RAM resident then (sum of Pss)", 'MiB', 'lower'),
+        ('thp_mib', "huge pages left in the guests' RAM then (AnonHugePages)", 'MiB', 'info'),
+    ]),
 ]
 
 
@@ -67,6 +74,11 @@ DEFINITIONS = [
     'Metadata: active_objs x objsize of the ksm_* slab caches in /proc/slabinfo '
     '(slab_nomerge keeps them apart), measured after one more full scan past 95%; per '
     'scanned page: over all the workload\'s pages; per merged page: over pages_sharing.',
+    'Real guests: ksm_vmhost (scripts/guest/vmhost.c) runs unmodified QEMU processes '
+    '(TCG, mem-merge=on) whose guests fill part of their RAM with pages common to all '
+    'guests and pages of their own; the clock and ksmd CPU start at run=1 and stop when '
+    'pages_sharing reaches 90% of the common pages; saved = pages_sharing x 4 KiB then, '
+    'Pss and AnonHugePages from /proc/<qemu>/smaps (the RAM mapping).',
     'Workloads and ksmd run pinned to vCPU 0: with them on two vCPUs every TLB-flush IPI '
     'waits for the host to schedule the other vCPU thread, and merging timed the host. '
     'KERNEL_APPEND=ksmbench.pin=0 turns pinning off.',
@@ -232,7 +244,7 @@ def markdown(table, runs, notes, cmds):
             r['label'], r['figure'], arrow[r['better']], r['unit'],
             cell(r['ours'], runs['ours']), cell(r['stock'], runs['stock']),
             ratio_txt(r['ratio'])))
-    lines += ['', '### 6. Scale', '',
+    lines += ['', '### 7. Scale', '',
               'The `-sN` rows above are the same workload at several sizes '
               '(MiB: per ksm_tests run, or per process for the images); `bench.png` plots them.',
               '', '### Workloads', '']

@@ -47,3 +47,18 @@ fi
 headers=()
 cc_if_stale "$TESTS/ksm_demo" "$TOP/scripts/guest/demo.c"
 cc_if_stale "$TESTS/ksm_bench" "$TOP/scripts/guest/bench.c"
+# ksm_vmhost runs QEMU guests whose payload is vmguest.elf: 32-bit,
+# freestanding, booted by QEMU's multiboot loader (no multilib needed).
+vmg=$TOP/scripts/guest/vmguest
+headers=("$vmg/vmguest.h")
+cc_if_stale "$TESTS/ksm_vmhost" "$TOP/scripts/guest/vmhost.c"
+for s in "$vmg"/*; do
+	if [ ! -e "$TESTS/vmguest.elf" ] || [ "$s" -nt "$TESTS/vmguest.elf" ]; then
+		log "cc vmguest.elf"
+		gcc -m32 -march=i686 -O2 -Wall -Wextra -ffreestanding -fno-pic -fno-pie \
+			-fno-stack-protector -fno-builtin -mgeneral-regs-only -nostdlib -static \
+			-no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,"$vmg/vmguest.ld" \
+			-o "$TESTS/vmguest.elf" "$vmg/head.S" "$vmg/vmguest.c"
+		break
+	fi
+done

@@ -10,6 +10,20 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests/ours}
 cp /bin/busybox "$root/bin/busybox"
 cp "$TOP/scripts/guest/init" "$root/init"
 cp "$TESTS"/ksm_tests "$TESTS"/ksm_functional_tests "$TESTS"/ksm_demo "$TESTS"/ksm_bench "$root/tests/"
+cp "$TESTS"/ksm_vmhost "$TESTS"/vmguest.elf "$root/tests/"
+case "$mode" in
+check|bench|vmhost) "$TOP/scripts/qemu-bundle.sh" "$root" ;;
+esac
+# make vmhost's Linux guest: this same kernel, busybox and vmguest/linux-init
+if [ "$mode" = vmhost ]; then
+	lroot=$CACHE/initramfs-vmguest-linux
+	rm -rf "$lroot"
+	mkdir -p "$lroot"/{bin,dev,proc,sys,tmp}
+	cp /bin/busybox "$lroot/bin/busybox"
+	install -m 755 "$TOP/scripts/guest/vmguest/linux-init" "$lroot/init"
+	(cd "$lroot" && find . | cpio -o -H newc --quiet | gzip -1) > "$root/tests/vmguest-linux.cpio.gz"
+	cp "$OUT/arch/x86/boot/bzImage" "$root/tests/vmguest-bzImage"
+fi
 find "$TESTS/ours" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/ours/" \;
 cp "$TOP"/scripts/guest/*.sh "$root/tests/" 2>/dev/null || true
 ourlist=$TOP/tools/testing/selftests/mm/ksm/tests.list

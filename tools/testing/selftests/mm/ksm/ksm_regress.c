@@ -18,6 +18,10 @@
  *              max_page_sharing from changing (EBUSY).
  *  zero_fork:  KSM zero pages in a MADV_DONTFORK (or WIPEONFORK) area are
  *              not counted for a fork child, which does not map them.
+ *  thp:        a huge page whose only duplicates are zero-filled pages is
+ *              not split (splitting is what would free them: the THP
+ *              shrinker's business, not KSM's); one with a page that
+ *              does merge is.
  *  latency:    ksmd holds ksm_lock and an mm's mmap_lock for little work
  *              at a time, with a huge pages_to_scan and when a huge merged
  *              range is gone: sysfs writes and mprotect() are not held up.
@@ -527,6 +531,82 @@ static void test_zero_fork(int advice, const char *name)
 			 name);
 }
 
+/* ---- thp ---- */
+
+#define HPAGE		(2UL << 20)
+
+/* AnonHugePages of the vma at @start in our smaps, in kB; -1 if none. */
+static long smaps_thp_kb(const void *start)
+{
+	unsigned long from, to;
+	char line[256];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &from, &to) == 2)
+			in = from == (unsigned long)start;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Two 2 MiB huge pages: in each, page 0 holds data unique to it and the
+ * 511 others are zero-filled, all identical to one another.  After
+ * three full scans both must still be huge.  Then page 1 of each gets
+ * the same non-zero content: those merge, and the huge pages split.
+ */
+static void test_thp(void)
+{
+	char *raw, *p;
+	long kb_zero, kb_dup;
+	bool ok;
+
+	raw = mmap(NULL, 3 * HPAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	p = (char *)(((unsigned long)raw + HPAGE - 1) & ~(HPAGE - 1));
+	if (madvise(p, 2 * HPAGE, MADV_HUGEPAGE)) {
+		ksft_test_result_skip("thp: zero-filled pages split no huge page (no THP)\n");
+		munmap(raw, 3 * HPAGE);
+		return;
+	}
+	memset(p, 0, 2 * HPAGE);
+	fill_page(p, 0x7b00);
+	fill_page(p + HPAGE, 0x7b01);
+	if (smaps_thp_kb(p) < 4096) {
+		ksft_test_result_skip("thp: zero-filled pages split no huge page (got %ld kB)\n",
+				      smaps_thp_kb(p));
+		munmap(raw, 3 * HPAGE);
+		return;
+	}
+	ok = !madvise(p, 2 * HPAGE, MADV_MERGEABLE) &&
+	     ksm_wait_scans(3, KSM_WAIT_SECS);
+	kb_zero = smaps_thp_kb(p);
+	fill_page(p + page_size, 0x7b02);
+	fill_page(p + HPAGE + page_size, 0x7b02);
+	ok = ok && ksm_wait_counters(1, 1, KSM_WAIT_SECS);
+	kb_dup = smaps_thp_kb(p);
+	ok = ok && check_page(p, 0x7b00) && check_page(p + HPAGE, 0x7b01) &&
+	     check_page(p + page_size, 0x7b02) &&
+	     check_page(p + HPAGE + page_size, 0x7b02) &&
+	     check_page(p + 2 * page_size, 0);
+	if (kb_zero != 4096 || kb_dup != 0)
+		ksft_print_msg("AnonHugePages: %ld kB with zero duplicates, %ld kB once merged\n",
+			       kb_zero, kb_dup);
+	munmap(raw, 3 * HPAGE);
+	ok = ok && ksm_wait_idle(KSM_WAIT_SECS);
+	ksft_test_result(ok && kb_zero == 4096 && kb_dup == 0,
+			 "thp: zero-filled pages split no huge page, a merged page does\n");
+}
+
 /* ---- latency ---- */
 
 #define LAT_NPAGES	32768		/* 128 MiB, merged into 128 KSM pages */
@@ -667,7 +747,7 @@ static void test_latency(void)
 int main(int argc, char **argv)
 {
 	ksft_print_header();
-	ksft_set_plan(8);
+	ksft_set_plan(9);
 	ksm_init();
 	ksm_setup_fast();
 
@@ -678,6 +758,7 @@ int main(int argc, char **argv)
 	test_ebusy();
 	test_zero_fork(MADV_DONTFORK, "MADV_DONTFORK");
 	test_zero_fork(MADV_WIPEONFORK, "MADV_WIPEONFORK");
+	test_thp();
 	test_latency();
 
 	ksm_restore_knobs();
