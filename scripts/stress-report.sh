@@ -12,7 +12,7 @@ mkdir -p "$TOP/out"
 	echo "KSM stress report: $KSM-$CONFIG, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "logs: $logs"
 	grep -h '^### HARNESS START' "$logs/runner.log" || true
-	grep -hE '^# (seed=|t=[0-9]+s|ops by kind|procs:|mm:|knobs:|stress:|MISMATCH|  pid|writers:|memcg:|exit-race:)' \
+	grep -hE '^# (seed=|config:|t=[0-9]+s|ops by kind|procs:|mm:|vmstat:|knobs:|knob:|sys:|poison:|hotplug:|watchdog:|self-test:|stress:|MISMATCH|FAULT|  pid|  pfn|writers:|memcg:|exit-race:)' \
 		"$logs/runner.log" || true
 	grep -hE '^### (BEGIN|END)' "$logs/runner.log" || true
 	echo "--- results"

@@ -127,7 +127,8 @@ int ksm_write_knob_long(const char *name, long val)
 /* Saved knob values; advisor_mode first, run last when restoring. */
 static const char * const saved_names[] = {
 	"advisor_mode", "smart_scan", "pages_to_scan", "sleep_millisecs",
-	"use_zero_pages", "merge_across_nodes", "max_page_sharing", "run",
+	"use_zero_pages", "merge_across_nodes", "max_page_sharing",
+	"stable_node_chains_prune_millisecs", "advisor_target_scan_time", "run",
 };
 
 #define NR_SAVED ARRAY_SIZE(saved_names)
@@ -148,6 +149,17 @@ static void selected_word(const char *in, char *out, size_t len)
 	if (!e)
 		e = s + strlen(s);
 	snprintf(out, len, "%.*s", (int)(e - s), s);
+}
+
+int ksm_read_knob_word(const char *name, char *buf, size_t len)
+{
+	char raw[64];
+	int ret;
+
+	ret = ksm_read_knob_str(name, raw, sizeof(raw));
+	if (!ret)
+		selected_word(raw, buf, len);
+	return ret;
 }
 
 void ksm_restore_knobs(void)

@@ -57,6 +57,8 @@ int file_write(const char *path, const char *val);
 /* ---- sysfs knobs ---- */
 int ksm_read_knob(const char *name, long *val);
 int ksm_read_knob_str(const char *name, char *buf, size_t len);
+/* A knob's value; of "[none] scan-time" the word in brackets ("none"). */
+int ksm_read_knob_word(const char *name, char *buf, size_t len);
 /* Returns 0 on success or -errno of the failing write(). */
 int ksm_write_knob(const char *name, const char *val);
 int ksm_write_knob_long(const char *name, long val);
