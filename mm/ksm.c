@@ -1185,12 +1185,33 @@ static bool seek_page(struct vm_area_struct *vma, unsigned long start,
 }
 
 /*
+ * The private copy an unsharing fault left at @addr is mapped clean, and
+ * so is the folio: MADV_FREE would take it for a page never written and
+ * make it lazily freeable without looking at who else maps it (a fork
+ * child, say), and reclaim would then discard its data for all of them.
+ * It holds data: mark it dirty.
+ */
+static void unshared_copy_mark_dirty(struct vm_area_struct *vma,
+				     unsigned long addr)
+{
+	struct folio_walk fw;
+	struct folio *folio = folio_walk_start(&fw, vma, addr, 0);
+
+	if (!folio)
+		return;
+	if (folio_test_anon(folio) && !folio_test_ksm(folio))
+		folio_mark_dirty(folio);
+	folio_walk_end(&fw, vma);
+}
+
+/*
  * Give the mm its own copy of whatever KSM page (or KSM zero page) is
  * mapped at @addr, by faulting with FAULT_FLAG_UNSHARE as a write to it
  * would.  The caller holds the mmap_lock.
  */
 static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
 {
+	bool unshared = false;
 	vm_fault_t ret;
 
 	/* Without COW there is no unsharing: such a page cannot be broken. */
@@ -1199,8 +1220,11 @@ static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
 	for (;;) {
 		struct page_seek seek = { .want_ksm = true };
 
-		if (!seek_page(vma, addr, addr + PAGE_SIZE, &seek))
+		if (!seek_page(vma, addr, addr + PAGE_SIZE, &seek)) {
+			if (unshared)
+				unshared_copy_mark_dirty(vma, addr);
 			return 0;
+		}
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		ret = handle_mm_fault(vma, addr,
@@ -1211,6 +1235,7 @@ static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
 		/* A poisoned or otherwise unbreakable page: leave it be. */
 		if (ret & VM_FAULT_ERROR)
 			return 0;
+		unshared = true;
 		cond_resched();
 	}
 }
@@ -1290,8 +1315,14 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	    wrprotect_pte(vma, folio, addr, &orig) || page_cmp(page, kpage))
 		goto unlock;
 	err = replace_pte(vma, addr, page, kfolio ? kpage : NULL, orig);
-	if (!err && kfolio)
+	if (!err && kfolio) {
+		/*
+		 * MADV_FREE of its last mapping may have made the KSM page
+		 * clean and lazily freeable: with new sharers it is neither.
+		 */
+		folio_mark_dirty(kfolio);
 		entry_link_shared(e, folio_shared(kfolio), vma->anon_vma);
+	}
 unlock:
 	trace_ksm_merge_with_ksm_page(kfolio ? folio_pfn(kfolio) : 0,
 				      page_to_pfn(page), e, mm, err);

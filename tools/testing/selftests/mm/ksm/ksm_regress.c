@@ -5,7 +5,10 @@
  *
  *  lazyfree:   a page freed with MADV_FREE must not make the KSM page it
  *              becomes (or joins) one that reclaim may discard: the other
- *              sharers would read zeroes.  Before: all 64 lost.
+ *              sharers would read zeroes.  Before: all 64 lost.  Nor
+ *              may pages merged into a KSM page after MADV_FREE of its
+ *              last mapping, nor the private copies unmerging leaves
+ *              (mapped clean) and that a fork child shares.
  *  migrate:    a KSM page migrating while ksmd merges more pages into it:
  *              ksmd must never map the old copy (which kept pointing at
  *              the descriptor), or a later prune leaves a dangling pointer
@@ -173,6 +176,111 @@ static void test_lazyfree(bool free_first)
 	memcg_leave(MEMCG_NAME);
 	ksft_test_result(ok && !lost && !odd_bad, "lazyfree: %s: sharers keep their data\n",
 			 what);
+}
+
+#define LAZY_LATE	8
+
+/*
+ * Pages 0 and 1 make KSM page K; page 1 is written (copied away) and
+ * page 0 MADV_FREEd: K, mapped once, becomes lazily freeable, which is
+ * page 0's right.  Then LAZY_LATE more pages with K's content are merged
+ * into K: after reclaim they must keep their data.
+ */
+static void test_lazyfree_late_sharers(void)
+{
+	long n = 2 + LAZY_LATE, i, lost = 0;
+	size_t len = n * page_size;
+	bool ok;
+	char *p;
+
+	if (!have_swap() || memcg_enter(MEMCG_NAME)) {
+		ksft_test_result_skip("lazyfree: sharers merged after MADV_FREE (no memcg)\n");
+		return;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	fill_page(p, 0x7c00);
+	fill_page(p + page_size, 0x7c00);
+	ok = !madvise(p, len, MADV_MERGEABLE) &&
+	     ksm_wait_counters(1, 1, KSM_WAIT_SECS);
+	fill_page(p + page_size, 0x7c01);
+	madvise(p, page_size, MADV_FREE);
+	for (i = 2; i < n; i++)
+		fill_page(p + i * page_size, 0x7c00);
+	ok = ok && ksm_wait_counters(1, LAZY_LATE, KSM_WAIT_SECS);
+	memcg_reclaim(MEMCG_NAME, "64M");
+	memcg_reclaim(MEMCG_NAME, "64M");
+	for (i = 2; i < n; i++)
+		lost += !check_page(p + i * page_size, 0x7c00);
+	ok = ok && check_page(p + page_size, 0x7c01);
+	if (lost)
+		ksft_print_msg("%ld of %d pages merged after the MADV_FREE lost\n",
+			       lost, LAZY_LATE);
+	munmap(p, len);
+	memcg_leave(MEMCG_NAME);
+	ksft_test_result(ok && !lost,
+			 "lazyfree: sharers merged after MADV_FREE keep their data\n");
+}
+
+/*
+ * Two identical pages merge and are unmerged again (MADV_UNMERGEABLE):
+ * each gets a private copy, which a fork child then shares.  The parent
+ * MADV_FREEs both and the cgroup reclaims: the child, which freed
+ * nothing, must read its data.
+ */
+static void test_lazyfree_unmerged_fork(void)
+{
+	size_t len = 2 * page_size;
+	int to_child[2], status = -1;
+	pid_t pid;
+	bool ok;
+	char *p;
+
+	if (!have_swap() || memcg_enter(MEMCG_NAME)) {
+		ksft_test_result_skip("lazyfree: unmerged copies of a fork child (no memcg)\n");
+		return;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || pipe(to_child))
+		ksft_exit_fail_msg("mmap/pipe: %s\n", strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	fill_page(p, 0x7d00);
+	fill_page(p + page_size, 0x7d00);
+	ok = !madvise(p, len, MADV_MERGEABLE) &&
+	     ksm_wait_counters(1, 1, KSM_WAIT_SECS) &&
+	     !madvise(p, len, MADV_UNMERGEABLE);
+	pid = fork();
+	if (!pid) {
+		char c;
+
+		close(to_child[1]);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		_exit(check_page(p, 0x7d00) && check_page(p + page_size, 0x7d00) ?
+		      0 : 1);
+	}
+	close(to_child[0]);
+	madvise(p, len, MADV_FREE);
+	memcg_reclaim(MEMCG_NAME, "64M");
+	memcg_reclaim(MEMCG_NAME, "64M");
+	if (write(to_child[1], "x", 1) != 1)
+		ok = false;
+	close(to_child[1]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		ksft_print_msg("the child %s\n", WIFEXITED(status) &&
+			       WEXITSTATUS(status) == 1 ? "lost its data" :
+			       "failed");
+		ok = false;
+	}
+	munmap(p, len);
+	memcg_leave(MEMCG_NAME);
+	ksft_test_result(ok, "lazyfree: unmerged copies keep a fork child's data\n");
 }
 
 /* ---- migrate ---- */
@@ -760,12 +868,14 @@ static void test_latency(void)
 int main(int argc, char **argv)
 {
 	ksft_print_header();
-	ksft_set_plan(9);
+	ksft_set_plan(11);
 	ksm_init();
 	ksm_setup_fast();
 
 	test_lazyfree(true);
 	test_lazyfree(false);
+	test_lazyfree_late_sharers();
+	test_lazyfree_unmerged_fork();
 	test_migrate();
 	test_numa();
 	test_ebusy();
