@@ -24,4 +24,4 @@ for i in "${!missing[@]}"; do
 		fi
 	fi
 done
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -q --allow-downgrades --no-install-recommends "${missing[@]}" >/dev/null
