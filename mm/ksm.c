@@ -104,12 +104,18 @@
  * @hnode: in ksm_client_hash, keyed by @mm
  * @mm: the mm, pinned by an mm_count reference (mmgrab)
  * @entries: entries for the pages scanned in @mm, ascending address
+ * @round: full_scans when the cursor last entered @mm
+ * @missed: areas became mergeable behind the cursor while it was in @mm
+ * @revisited: went back once in @round for such areas (at most once)
  */
 struct ksm_client {
 	struct list_head link;
 	struct hlist_node hnode;
 	struct mm_struct *mm;
 	struct ksm_entry *entries;
+	unsigned long round;
+	bool missed;
+	bool revisited;
 };
 
 /*
@@ -1575,6 +1581,41 @@ static void cursor_set(struct ksm_client *c)
 	ksm_cursor.client = c;
 	ksm_cursor.addr = 0;
 	ksm_cursor.link = c ? &c->entries : NULL;
+	if (!c)
+		return;
+	if (c->round != ksm_full_scans) {
+		c->round = ksm_full_scans;
+		c->revisited = false;
+	}
+	c->missed = false;
+}
+
+/*
+ * Areas of @c's mm have just become mergeable (their pages may already be
+ * there), under its mmap_lock held for write.  A full scan counted after
+ * this must have looked at them: if the cursor has already been through
+ * that mm in the current round, it goes back to it once, either from the
+ * start of the mm when it reaches its end (the cursor is in it now), or
+ * by moving the client after the cursor.  Once a round per client, so
+ * that madvise in a loop cannot keep a round from ending.
+ */
+static void client_areas_added(struct mm_struct *mm)
+{
+	struct ksm_client *c;
+
+	spin_lock(&ksm_clients_lock);
+	c = client_lookup(mm);
+	/* full_scans only changes while the cursor is on no client. */
+	if (c && ksm_cursor.client && c->round == READ_ONCE(ksm_full_scans) &&
+	    !c->revisited) {
+		if (ksm_cursor.client == c) {
+			c->missed = true;
+		} else {
+			list_move_tail(&c->link, &ksm_clients);
+			c->revisited = true;
+		}
+	}
+	spin_unlock(&ksm_clients_lock);
 }
 
 /* The client after @c, or NULL at the end; under ksm_clients_lock. */
@@ -1687,10 +1728,19 @@ static bool client_release(struct ksm_client *c)
  */
 static bool cursor_next_client(void)
 {
-	struct ksm_client *next;
+	struct ksm_client *next = ksm_cursor.client;
 
 	spin_lock(&ksm_clients_lock);
-	next = client_after(ksm_cursor.client);
+	if (next->missed) {
+		/* Back to the start of this mm: see client_areas_added(). */
+		next->revisited = true;
+		ksm_cursor.addr = 0;
+		ksm_cursor.link = &next->entries;
+		next->missed = false;
+		spin_unlock(&ksm_clients_lock);
+		return true;
+	}
+	next = client_after(next);
 	cursor_set(next);
 	spin_unlock(&ksm_clients_lock);
 	if (!next)
@@ -2112,6 +2162,7 @@ int ksm_mm_register(struct mm_struct *mm)
 	/* Small, and fork cannot fail over it: do not fail. */
 	c = kmem_cache_zalloc(ksm_client_cache, GFP_KERNEL | __GFP_NOFAIL);
 	c->mm = mm;
+	c->round = ULONG_MAX;	/* not entered in any round */
 	mmgrab(mm);
 
 	spin_lock(&ksm_clients_lock);
@@ -2243,6 +2294,8 @@ int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 			err = ksm_mm_register(mm);
 			if (err)
 				return err;
+		} else if (vma->anon_vma) {
+			client_areas_added(mm);
 		}
 		*vm_flags |= VM_MERGEABLE;
 		break;
@@ -2314,6 +2367,7 @@ int ksm_enable_merge_any(struct mm_struct *mm)
 	}
 	set_bit(MMF_VM_MERGE_ANY, &mm->flags);
 	ksm_add_all_vmas(mm);
+	client_areas_added(mm);
 	return 0;
 }
 
@@ -2543,7 +2597,11 @@ static bool vma_links_anon_vma(struct vm_area_struct *vma,
  * Can the swapped-in @folio be mapped at @addr of @vma as it is?  A
  * folio that is mapped nowhere may still point at the anon_vma of a
  * process that has exited since, already freed: so its anon_vma is only
- * compared with those of @vma, never followed.
+ * compared with those of @vma, never followed.  A KSM folio is mapped
+ * only where KSM may merge: an area unmerged (MADV_UNMERGEABLE, prctl
+ * off) while the page was swapped out gets its own copy, as it would
+ * have got had the page been mapped then, and so does every area while
+ * run=2 unmerges.
  */
 static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 			unsigned long addr)
@@ -2553,7 +2611,7 @@ static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 	if (folio_test_large(folio))
 		return true;
 	if (folio_test_ksm(folio))
-		return folio_shared(folio) &&
+		return folio_shared(folio) && (vma->vm_flags & VM_MERGEABLE) &&
 			READ_ONCE(ksm_run) != KSM_RUN_UNMERGE;
 	av = folio_anon_vma(folio);
 	if (!av)
