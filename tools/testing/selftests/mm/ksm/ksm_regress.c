@@ -28,6 +28,17 @@
  *  latency:    ksmd holds ksm_lock and an mm's mmap_lock for little work
  *              at a time, with a huge pages_to_scan and when a huge merged
  *              range is gone: sysfs writes and mprotect() are not held up.
+ *  behind:     pages made mergeable behind ksmd's cursor (madvise while
+ *              it scans a larger area above them) are looked at by the
+ *              next full scan that full_scans counts, so that two counted
+ *              scans merge them, as upstream's ksm_tests -N expects.
+ *              Before: missed in most trials (ksm_tests -N -m 1 failed
+ *              in half of the runs).
+ *  swapin:     (found by ksm_stress, a bug of the base kernel's swap-in,
+ *              not of KSM) pages read back from zram without the swap
+ *              cache were mapped clean: once a fork child shared them,
+ *              the parent's MADV_FREE let reclaim discard the child's
+ *              data.  Before: 64 of 64 pages lost.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +60,9 @@
 #endif
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK		18
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
 #endif
 
 #define MEMCG_NAME	"ksm_regress"
@@ -865,10 +879,143 @@ static void test_latency(void)
 			 "latency: ksm_lock and mmap_lock held for little work at a time\n");
 }
 
+/* ---- behind ---- */
+
+#define BEHIND_BIG	4096	/* pages of the area the cursor dwells in */
+#define BEHIND_TRIALS	4
+
+/*
+ * One mapping: page 0 (not mergeable yet), BEHIND_BIG pages of distinct
+ * content, then page BEHIND_BIG + 1 with page 0's content.  With ksmd
+ * slowed down it spends nearly all of a round in the big area, past
+ * page 0: page 0 is made mergeable then, and must be merged with the last
+ * page within the two full scans counted from there.
+ */
+static bool behind_trial(int trial)
+{
+	long n = BEHIND_BIG + 2, i, scans;
+	size_t len = n * page_size;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long a, b;
+	bool merged;
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (i = 1; i <= BEHIND_BIG; i++)
+		fill_page(p + i * page_size, 0x7f000000 + i);
+	fill_page(p, 0x7f100000 + trial);
+	fill_page(p + (n - 1) * page_size, 0x7f100000 + trial);
+	if (madvise(p + page_size, len - page_size, MADV_MERGEABLE) ||
+	    !ksm_wait_scans(2, KSM_WAIT_SECS))
+		ksft_exit_fail_msg("the big area is not scanned\n");
+	/* Somewhere in the big area now, most likely. */
+	sleep_msecs(150 + 100 * trial);
+	if (madvise(p, page_size, MADV_MERGEABLE))
+		ksft_exit_fail_msg("madvise: %s\n", strerror(errno));
+	scans = ksm_get("full_scans");
+	if (!ksm_wait_scans(2, KSM_WAIT_SECS))
+		ksft_exit_fail_msg("no full scans\n");
+	a = page_pfn(0, p);
+	b = page_pfn(0, p + (n - 1) * page_size);
+	merged = a && a == b;
+	if (!merged)
+		ksft_print_msg("trial %d: not merged after full scans %ld -> %ld\n",
+			       trial, scans, ksm_get("full_scans"));
+	munmap(p, len);
+	return merged;
+}
+
+static void test_behind(void)
+{
+	int trial, missed = 0;
+
+	/* About 0.5 s a round: 40 pages every 5 ms. */
+	ksm_write_knob("pages_to_scan", "40");
+	ksm_write_knob("sleep_millisecs", "5");
+	for (trial = 0; trial < BEHIND_TRIALS; trial++)
+		missed += !behind_trial(trial);
+	ksm_write_knob("pages_to_scan", "2000");
+	ksm_write_knob("sleep_millisecs", "10");
+	ksft_test_result(!missed,
+			 "behind: pages made mergeable behind the cursor merge within 2 full scans (%d of %d missed)\n",
+			 missed, BEHIND_TRIALS);
+}
+
+/* ---- swapin ---- */
+
+#define SWAPIN_PAGES	64
+
+/*
+ * The pages are paged out and read back (a read fault, so nothing dirties
+ * them again), then shared with a fork child.  The parent MADV_FREEs them
+ * and the cgroup reclaims: the child, which freed nothing, must read its
+ * data.
+ */
+static void test_swapin_fork(void)
+{
+	size_t len = SWAPIN_PAGES * page_size;
+	int to_child[2], status = -1;
+	long i, back = 0;
+	pid_t pid;
+	bool ok;
+	char *p;
+
+	if (!have_swap() || memcg_enter(MEMCG_NAME)) {
+		ksft_test_result_skip("swapin: read-back pages of a fork child (no swap or memcg)\n");
+		return;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || pipe(to_child))
+		ksft_exit_fail_msg("mmap/pipe: %s\n", strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (i = 0; i < SWAPIN_PAGES; i++)
+		fill_page(p + i * page_size, 0x7e00 + i);
+	ok = !madvise(p, len, MADV_PAGEOUT);
+	for (i = 0; i < SWAPIN_PAGES; i++) {
+		back += !(pagemap_entry(0, p + i * page_size) & (1ULL << 63));
+		touch_for_read(p + i * page_size);
+	}
+	if (!back)
+		ksft_print_msg("MADV_PAGEOUT swapped out no page\n");
+	pid = fork();
+	if (!pid) {
+		long lost = 0;
+		char c;
+
+		close(to_child[1]);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < SWAPIN_PAGES; i++)
+			lost += !check_page(p + i * page_size, 0x7e00 + i);
+		if (lost)
+			ksft_print_msg("the child lost %ld of %d pages\n", lost,
+				       SWAPIN_PAGES);
+		_exit(lost ? 1 : 0);
+	}
+	close(to_child[0]);
+	madvise(p, len, MADV_FREE);
+	memcg_reclaim(MEMCG_NAME, "64M");
+	memcg_reclaim(MEMCG_NAME, "64M");
+	if (write(to_child[1], "x", 1) != 1)
+		ok = false;
+	close(to_child[1]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		ok = false;
+	munmap(p, len);
+	memcg_leave(MEMCG_NAME);
+	ksft_test_result(ok && back,
+			 "swapin: pages read back from swap keep a fork child's data\n");
+}
+
 int main(int argc, char **argv)
 {
 	ksft_print_header();
-	ksft_set_plan(11);
+	ksft_set_plan(13);
 	ksm_init();
 	ksm_setup_fast();
 
@@ -883,6 +1030,8 @@ int main(int argc, char **argv)
 	test_zero_fork(MADV_WIPEONFORK, "MADV_WIPEONFORK");
 	test_thp();
 	test_latency();
+	test_swapin_fork();
+	test_behind();
 
 	ksm_restore_knobs();
 	ksft_finished();

@@ -2047,6 +2047,31 @@ static void change_runtime_knob(void)
 }
 
 /* Present pages of @pid's anonymous private mappings that are KSM pages. */
+/* The VmFlags of the vma of @pid holding @addr, into @buf ("?" if none). */
+static void vma_flags_of(pid_t pid, unsigned long addr, char *buf, size_t len)
+{
+	unsigned long lo, hi;
+	char path[64], line[256];
+	bool in = false;
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') &&
+		    line[0] != 'V')
+			in = lo <= addr && addr < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, len, "%s", line + 9);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 static long ksm_pages_of(pid_t pid, char *example, size_t len)
 {
 	unsigned long lo, hi, a, pfn, inode;
@@ -2070,9 +2095,17 @@ static long ksm_pages_of(pid_t pid, char *example, size_t len)
 				if (!(ents[k] & PM_PRESENT) || !pfn ||
 				    !(kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT)))
 					continue;
-				if (!n++)
-					snprintf(example, len, "pid %d at %#lx pfn %#lx",
-						 pid, a + k * page_size, pfn);
+				if (!n++) {
+					char vmf[96];
+
+					vma_flags_of(pid, a + k * page_size, vmf,
+						     sizeof(vmf));
+					snprintf(example, len,
+						 "pid %d at %#lx pfn %#lx kpageflags %#llx count %llu vma [%s]",
+						 pid, a + k * page_size, pfn,
+						 (unsigned long long)kpageflags(pfn),
+						 (unsigned long long)kpagecount(pfn), vmf);
+				}
 			}
 		}
 	}
@@ -2162,7 +2195,7 @@ static bool tree_knobs_stuck;	/* one persistent EBUSY reported */
 static void tree_knob_change(const char *name, long val)
 {
 	long mapped, merging;
-	char example[96];
+	char example[320];
 	int ret, tries;
 
 	if (tree_knobs_stuck)
@@ -2207,7 +2240,7 @@ static void check_unmerged(void)
 {
 	long shared = ksm_get("pages_shared"), sharing = ksm_get("pages_sharing");
 	long mapped, merging;
-	char example[96];
+	char example[320];
 
 	if (!shared && !sharing)
 		return;
