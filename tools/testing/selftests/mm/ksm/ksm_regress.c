@@ -963,7 +963,7 @@ static void test_swapin_fork(void)
 	char *p;
 
 	if (!have_swap() || memcg_enter(MEMCG_NAME)) {
-		ksft_test_result_skip("swapin: read-back pages of a fork child (no swap or memcg)\n");
+		ksft_test_result_skip("swapin: fork child's read-back pages (no swap, memcg)\n");
 		return;
 	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
