@@ -1345,6 +1345,12 @@ out:
  * Turn @page, mapped at @e's address, into a new KSM page, if it still
  * has the content of @peer_page once write-protected.  Returns the new
  * KSM folio referenced, or NULL.
+ *
+ * Only a page that no other mm maps: one still shared with a fork child
+ * since fork() would make the child map a KSM page where it may not have
+ * asked for merging (the child's vma need not be VM_MERGEABLE), and where
+ * no unmerging would ever look for it (it kept the tree knobs EBUSY after
+ * run=2).  mmap_lock keeps this mm from forking meanwhile.
  */
 static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 				   struct page *peer_page)
@@ -1366,6 +1372,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	if (!folio)
 		goto fail;
 	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    folio_mapcount(folio) != 1 ||
 	    !nodes_may_merge(page_to_nid(page), page_to_nid(peer_page)) ||
 	    wrprotect_pte(vma, folio, entry_addr(e), &orig) ||
 	    page_cmp(page, peer_page)) {
@@ -1426,6 +1433,8 @@ static struct page *split_shared_folio(struct ksm_entry *e, struct page *page,
 static void merge_pair(struct ksm_entry *e, struct page *page,
 		       struct ksm_entry *peer, struct page *peer_page)
 {
+	struct ksm_entry *ke = e, *other = peer;
+	struct page *kpage = page, *opage;
 	struct folio *kfolio;
 
 	if (page_folio(page) == page_folio(peer_page)) {
@@ -1433,15 +1442,21 @@ static void merge_pair(struct ksm_entry *e, struct page *page,
 		if (!peer_page)
 			return;
 	}
-	kfolio = make_ksm_page(e, page, peer_page);
+	opage = peer_page;
+	entry_leave_unstable(peer);
+	/* A page still shared since fork() cannot be the KSM page. */
+	if (folio_mapcount(page_folio(page)) > 1) {
+		swap(ke, other);
+		swap(kpage, opage);
+	}
+	kfolio = make_ksm_page(ke, kpage, opage);
 	if (!kfolio)
 		goto out;
-	entry_leave_unstable(peer);
-	if (merge_page(peer, peer_page, kfolio)) {
+	if (merge_page(other, opage, kfolio)) {
 		/* No KSM page with a single user: give it back. */
-		entry_break(e);
-		if (entry_is_stable(e))
-			entry_leave_stable(e);
+		entry_break(ke);
+		if (entry_is_stable(ke))
+			entry_leave_stable(ke);
 	}
 	folio_put(kfolio);
 out:
