@@ -266,7 +266,6 @@ static unsigned long ksm_pages_skipped;
 static unsigned long ksm_chains;		/* heads with duplicates */
 static unsigned long ksm_chained;	/* KSM pages in such chains */
 
-atomic_long_t ksm_zero_pages_mapped = ATOMIC_LONG_INIT(0);
 
 /* Checksum of a page full of zeroes, for use_zero_pages. */
 static u32 ksm_zero_csum __read_mostly;
@@ -2280,7 +2279,8 @@ void __ksm_fork(struct mm_struct *child, struct mm_struct *parent)
 	/*
 	 * dup_mm() copied the parent's counters.  The child has no entries
 	 * yet and merges nothing until ksmd scans it, but it does map the
-	 * KSM zero-page ptes fork copied: those count for it, and globally.
+	 * KSM zero-page ptes fork copied: those count for it (and, once it
+	 * is registered, in the total).
 	 */
 	child->ksm_merging_pages = 0;
 	child->ksm_rmap_items = 0;
@@ -2288,7 +2288,6 @@ void __ksm_fork(struct mm_struct *child, struct mm_struct *parent)
 	if (zero_ptes)
 		zero_ptes -= ksm_zero_pages_not_forked(parent);
 	atomic_long_set(&child->ksm_zero_pages, zero_ptes);
-	atomic_long_add(zero_ptes, &ksm_zero_pages_mapped);
 	ksm_mm_register(child);
 }
 
@@ -2677,10 +2676,22 @@ long ksm_process_profit(struct mm_struct *mm)
 		PAGE_SIZE - mm->ksm_rmap_items * sizeof(struct ksm_entry);
 }
 
+/* KSM zero pages mapped by the registered mms (see ksm_map_zero_page()). */
+static long ksm_zero_pages_total(void)
+{
+	struct ksm_client *c;
+	long n = 0;
+
+	spin_lock(&ksm_clients_lock);
+	list_for_each_entry(c, &ksm_clients, link)
+		n += mm_ksm_zero_pages(c->mm);
+	spin_unlock(&ksm_clients_lock);
+	return n;
+}
+
 static long ksm_general_profit(void)
 {
-	return (long)(ksm_pages_sharing +
-		      atomic_long_read(&ksm_zero_pages_mapped)) * PAGE_SIZE -
+	return (long)(ksm_pages_sharing + ksm_zero_pages_total()) * PAGE_SIZE -
 		ksm_entries_total * sizeof(struct ksm_entry);
 }
 
@@ -2947,7 +2958,7 @@ KSM_STAT(pages_skipped, READ_ONCE(ksm_pages_skipped));
 KSM_STAT(pages_scanned, READ_ONCE(ksm_pages_scanned));
 KSM_STAT(full_scans, READ_ONCE(ksm_full_scans));
 KSM_STAT(general_profit, ksm_general_profit());
-KSM_STAT(ksm_zero_pages, atomic_long_read(&ksm_zero_pages_mapped));
+KSM_STAT(ksm_zero_pages, ksm_zero_pages_total());
 KSM_STAT(stable_node_chains, READ_ONCE(ksm_chains));
 KSM_STAT(stable_node_dups, READ_ONCE(ksm_chained));
 

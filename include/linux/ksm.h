@@ -26,9 +26,6 @@ int ksm_disable(struct mm_struct *mm);
 int ksm_enable_merge_any(struct mm_struct *mm);
 int ksm_disable_merge_any(struct mm_struct *mm);
 
-/* Zero pages KSM mapped in place of empty pages (use_zero_pages). */
-extern atomic_long_t ksm_zero_pages_mapped;
-
 /*
  * A pte that KSM pointed at the shared zero page carries the dirty bit,
  * which an ordinary read-only zero page mapping never has: that is how
@@ -39,18 +36,21 @@ static inline bool pte_is_ksm_zero(pte_t pte)
 	return is_zero_pfn(pte_pfn(pte)) && pte_dirty(pte);
 }
 
+/*
+ * Zero pages KSM mapped in place of empty pages (use_zero_pages), counted
+ * per mm only: the total is the sum over the mms registered with KSM, so
+ * that the unmapping of ptes no registered mm accounted for (a fork child
+ * torn down after a failed fork copied some) cannot skew it.
+ */
 static inline void ksm_map_zero_page(struct mm_struct *mm)
 {
-	atomic_long_inc(&ksm_zero_pages_mapped);
 	atomic_long_inc(&mm->ksm_zero_pages);
 }
 
 static inline void ksm_might_unmap_zero_page(struct mm_struct *mm, pte_t pte)
 {
-	if (pte_is_ksm_zero(pte)) {
-		atomic_long_dec(&ksm_zero_pages_mapped);
+	if (pte_is_ksm_zero(pte))
 		atomic_long_dec(&mm->ksm_zero_pages);
-	}
 }
 
 static inline long mm_ksm_zero_pages(struct mm_struct *mm)
