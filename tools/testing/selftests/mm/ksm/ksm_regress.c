@@ -39,6 +39,10 @@
  *              mergeable, would map a KSM page that no unmerging looks
  *              for, and run=2 left the tree knobs EBUSY (found by
  *              ksm_stress).  Its duplicate becomes the KSM page instead.
+ *  zero_fork_killed: a fork killed while it copies KSM zero page ptes
+ *              tears the half-made child down, unmapping ptes no total
+ *              had counted: the global ksm_zero_pages went negative
+ *              (found by ksm_stress).
  *  swapin:     (found by ksm_stress, a bug of the base kernel's swap-in,
  *              not of KSM) pages read back from zram without the swap
  *              cache were mapped clean: once a fork child shared them,
@@ -49,6 +53,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -671,6 +676,96 @@ static void test_zero_fork(int advice, const char *name)
 			 name);
 }
 
+/* ---- zero_fork_killed ---- */
+
+#define ZK_PAGES	1024	/* one vma each: a slow fork */
+#define ZK_ROUNDS	12
+
+/* A process whose zero-filled pages KSM maps to the zero page, forking. */
+static void zk_worker(int ready, int go)
+{
+	size_t len = ZK_PAGES * page_size;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long i;
+	char c;
+
+	if (p == MAP_FAILED)
+		_exit(2);
+	madvise(p, len, MADV_NOHUGEPAGE);
+	memset(p, 0, len);
+	for (i = 0; i < ZK_PAGES; i += 2)
+		mprotect(p + i * page_size, page_size, PROT_READ);
+	if (madvise(p, len, MADV_MERGEABLE) || write(ready, "r", 1) != 1 ||
+	    read(go, &c, 1) != 1)
+		_exit(2);
+	for (;;) {
+		pid_t pid = fork();
+
+		if (!pid)
+			_exit(0);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+}
+
+/*
+ * Each round a worker gets all its pages merged into the zero page, then
+ * forks in a loop until it is killed, mostly in the middle of a fork.
+ * With every worker gone, no KSM zero page is mapped: the total is 0.
+ */
+static void test_zero_fork_killed(void)
+{
+	long total, zero = 0, most = 0;
+	int round, ready[2], go[2];
+	bool ok = true;
+	char path[64];
+	pid_t pid;
+
+	ksm_write_knob("run", "2");
+	if (ksm_write_knob("use_zero_pages", "1") || ksm_start()) {
+		ksft_test_result_fail("zero_fork_killed: use_zero_pages=1\n");
+		return;
+	}
+	for (round = 0; ok && round < ZK_ROUNDS; round++) {
+		char c;
+
+		if (pipe(ready) || pipe(go))
+			ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+		pid = fork();
+		if (!pid)
+			zk_worker(ready[1], go[0]);
+		ok = pid > 0 && read(ready[0], &c, 1) == 1;
+		snprintf(path, sizeof(path), "/proc/%d/ksm_stat", pid);
+		while (ok && (zero = proc_field(path, "ksm_zero_pages")) < ZK_PAGES)
+			ok = ksm_wait_scans(1, KSM_WAIT_SECS);
+		if (ok && write(go[1], "g", 1) != 1)
+			ok = false;
+		usleep(2000 + 3000 * round);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		if (zero > most)
+			most = zero;
+	}
+	if (!ok)
+		ksft_print_msg("a worker's pages did not merge (ksm_zero_pages %ld)\n", zero);
+	ksm_wait_scans(2, KSM_WAIT_SECS);
+	total = ksm_get("ksm_zero_pages");
+	if (total)
+		ksft_print_msg("ksm_zero_pages %ld with every worker gone\n", total);
+	ksm_write_knob("run", "2");
+	ksm_write_knob("use_zero_pages", "0");
+	ksm_start();
+	ksft_test_result(ok && most == ZK_PAGES && !total,
+			 "zero_fork_killed: KSM zero pages total 0 after forks killed midway\n");
+}
+
 /* ---- thp ---- */
 
 #define HPAGE		(2UL << 20)
@@ -1099,7 +1194,7 @@ static void test_swapin_fork(void)
 int main(int argc, char **argv)
 {
 	ksft_print_header();
-	ksft_set_plan(14);
+	ksft_set_plan(15);
 	ksm_init();
 	ksm_setup_fast();
 
@@ -1117,6 +1212,7 @@ int main(int argc, char **argv)
 	test_swapin_fork();
 	test_behind();
 	test_fork_shared();
+	test_zero_fork_killed();
 
 	ksm_restore_knobs();
 	ksft_finished();
