@@ -2191,6 +2191,8 @@ static int unmerge_again(void)
  * that stays through more run=2 rounds is a kernel bug.
  */
 static bool tree_knobs_stuck;	/* one persistent EBUSY reported */
+/* run=2 rounds (200 ms apart) to wait for KSM pages of dying mms to go */
+#define EBUSY_ROUNDS_DYING	100
 
 static void tree_knob_change(const char *name, long val)
 {
@@ -2201,7 +2203,18 @@ static void tree_knob_change(const char *name, long val)
 	if (tree_knobs_stuck)
 		return;
 	ret = knob_change_long(name, val);
-	for (tries = 0; ret == -EBUSY && tries < 3; tries++) {
+	for (tries = 0; ret == -EBUSY && tries < EBUSY_ROUNDS_DYING; tries++) {
+		/*
+		 * A tester killed a moment ago may still be tearing its mm
+		 * down (its task has no mm left, exit_mmap() has not yet
+		 * unmapped its KSM pages), slowly on a debug kernel: wait
+		 * for that as long as no live process of ours maps a KSM
+		 * page, which would be a kernel bug.
+		 */
+		if (tries >= 3 && (!kpf_ksm_reliable() ||
+				   ksm_pages_mapped(example, sizeof(example),
+						    &merging)))
+			break;
 		sleep_ms(200);
 		if (unmerge_again())
 			break;
