@@ -266,7 +266,6 @@ static unsigned long ksm_pages_skipped;
 static unsigned long ksm_chains;		/* heads with duplicates */
 static unsigned long ksm_chained;	/* KSM pages in such chains */
 
-
 /* Checksum of a page full of zeroes, for use_zero_pages. */
 static u32 ksm_zero_csum __read_mostly;
 
