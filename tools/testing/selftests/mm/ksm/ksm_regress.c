@@ -79,6 +79,18 @@
 #define KPF_SWAPCACHE	14
 #define LAZY_PAIRS	64
 
+/* @len bytes of private anonymous memory, without THP; exits on failure. */
+static char *map_pages(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
 static bool have_swap(void)
 {
 	char line[256];
@@ -162,11 +174,7 @@ static void test_lazyfree(bool free_first)
 		ksft_test_result_skip("lazyfree: %s (no swap or memcg)\n", what);
 		return;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	for (i = 0; i < n; i++)
 		memset(p + i * page_size, 0x20 + i / 2, page_size);
 	for (i = 1; free_first && i < n; i += 2)
@@ -221,11 +229,7 @@ static void test_lazyfree_late_sharers(void)
 		ksft_test_result_skip("lazyfree: sharers merged after MADV_FREE (no memcg)\n");
 		return;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	fill_page(p, 0x7c00);
 	fill_page(p + page_size, 0x7c00);
 	ok = !madvise(p, len, MADV_MERGEABLE) &&
@@ -250,6 +254,46 @@ static void test_lazyfree_late_sharers(void)
 }
 
 /*
+ * Fork a child that shares the @n pages at @p (page i holding tag @tag +
+ * i * @step); the parent MADV_FREEs them and the cgroup reclaims.  True if
+ * the child, which freed nothing, still reads its data.
+ */
+static bool child_keeps_data_after_free(char *p, long n, uint64_t tag,
+					uint64_t step)
+{
+	int to_child[2], status = -1;
+	long i;
+	pid_t pid;
+
+	if (pipe(to_child))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	pid = fork();
+	if (!pid) {
+		long lost = 0;
+		char c;
+
+		close(to_child[1]);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < n; i++)
+			lost += !check_page(p + i * page_size, tag + i * step);
+		if (lost)
+			ksft_print_msg("the child lost %ld of %ld pages\n", lost, n);
+		_exit(lost ? 1 : 0);
+	}
+	close(to_child[0]);
+	madvise(p, n * page_size, MADV_FREE);
+	memcg_reclaim(MEMCG_NAME, "64M");
+	memcg_reclaim(MEMCG_NAME, "64M");
+	if (write(to_child[1], "x", 1) != 1)
+		status = -1;
+	close(to_child[1]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/*
  * Two identical pages merge and are unmerged again (MADV_UNMERGEABLE):
  * each gets a private copy, which a fork child then shares.  The parent
  * MADV_FREEs both and the cgroup reclaims: the child, which freed
@@ -258,8 +302,6 @@ static void test_lazyfree_late_sharers(void)
 static void test_lazyfree_unmerged_fork(void)
 {
 	size_t len = 2 * page_size;
-	int to_child[2], status = -1;
-	pid_t pid;
 	bool ok;
 	char *p;
 
@@ -267,41 +309,13 @@ static void test_lazyfree_unmerged_fork(void)
 		ksft_test_result_skip("lazyfree: unmerged copies of a fork child (no memcg)\n");
 		return;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || pipe(to_child))
-		ksft_exit_fail_msg("mmap/pipe: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	fill_page(p, 0x7d00);
 	fill_page(p + page_size, 0x7d00);
 	ok = !madvise(p, len, MADV_MERGEABLE) &&
 	     ksm_wait_counters(1, 1, KSM_WAIT_SECS) &&
 	     !madvise(p, len, MADV_UNMERGEABLE);
-	pid = fork();
-	if (!pid) {
-		char c;
-
-		close(to_child[1]);
-		if (read(to_child[0], &c, 1) != 1)
-			_exit(2);
-		_exit(check_page(p, 0x7d00) && check_page(p + page_size, 0x7d00) ?
-		      0 : 1);
-	}
-	close(to_child[0]);
-	madvise(p, len, MADV_FREE);
-	memcg_reclaim(MEMCG_NAME, "64M");
-	memcg_reclaim(MEMCG_NAME, "64M");
-	if (write(to_child[1], "x", 1) != 1)
-		ok = false;
-	close(to_child[1]);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		ksft_print_msg("the child %s\n", WIFEXITED(status) &&
-			       WEXITSTATUS(status) == 1 ? "lost its data" :
-			       "failed");
-		ok = false;
-	}
+	ok = child_keeps_data_after_free(p, 2, 0x7d00, 0) && ok;
 	munmap(p, len);
 	memcg_leave(MEMCG_NAME);
 	ksft_test_result(ok, "lazyfree: unmerged copies keep a fork child's data\n");
@@ -513,11 +527,7 @@ static void test_numa(void)
 		return;
 	}
 	ksm_start();
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	sys_mbind(p, len, MPOL_BIND, &node0, 8 * sizeof(node0), 0);
 	fill_page(p, 0x7800);
 	fill_page(p + page_size, 0x7800);
@@ -571,11 +581,7 @@ static void test_ebusy(void)
 		ksft_test_result_skip("ebusy: knobs after run=2 (one node)\n");
 		return;
 	}
-	p = mmap(NULL, 2 * half, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(p, 2 * half, MADV_NOHUGEPAGE);
+	p = map_pages(2 * half);
 	ok = !sys_mbind(p, half, MPOL_BIND, &node0, 8 * sizeof(node0), 0) &&
 	     !sys_mbind(p + half, half, MPOL_BIND, &node1, 8 * sizeof(node1), 0) &&
 	     !mlock(p, 2 * half);
@@ -629,11 +635,7 @@ static void test_zero_fork(int advice, const char *name)
 
 	ksm_write_knob("run", "2");
 	ok = !ksm_write_knob("use_zero_pages", "1") && !ksm_start();
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	memset(p, 0, len);
 	ok = ok && !madvise(p, len, advice) && !madvise(p, len, MADV_MERGEABLE);
 	while (ok && self_stat("ksm_zero_pages") < ZF_NPAGES)
@@ -1135,9 +1137,7 @@ static void test_fork_shared(void)
 static void test_swapin_fork(void)
 {
 	size_t len = SWAPIN_PAGES * page_size;
-	int to_child[2], status = -1;
 	long i, back = 0;
-	pid_t pid;
 	bool ok;
 	char *p;
 
@@ -1145,46 +1145,17 @@ static void test_swapin_fork(void)
 		ksft_test_result_skip("swapin: fork child's read-back pages (no swap, memcg)\n");
 		return;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || pipe(to_child))
-		ksft_exit_fail_msg("mmap/pipe: %s\n", strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
+	p = map_pages(len);
 	for (i = 0; i < SWAPIN_PAGES; i++)
 		fill_page(p + i * page_size, 0x7e00 + i);
 	ok = !madvise(p, len, MADV_PAGEOUT);
 	for (i = 0; i < SWAPIN_PAGES; i++) {
-		back += !(pagemap_entry(0, p + i * page_size) & (1ULL << 63));
+		back += !(pagemap_entry(0, p + i * page_size) & PM_PRESENT);
 		touch_for_read(p + i * page_size);
 	}
 	if (!back)
 		ksft_print_msg("MADV_PAGEOUT swapped out no page\n");
-	pid = fork();
-	if (!pid) {
-		long lost = 0;
-		char c;
-
-		close(to_child[1]);
-		if (read(to_child[0], &c, 1) != 1)
-			_exit(2);
-		for (i = 0; i < SWAPIN_PAGES; i++)
-			lost += !check_page(p + i * page_size, 0x7e00 + i);
-		if (lost)
-			ksft_print_msg("the child lost %ld of %d pages\n", lost,
-				       SWAPIN_PAGES);
-		_exit(lost ? 1 : 0);
-	}
-	close(to_child[0]);
-	madvise(p, len, MADV_FREE);
-	memcg_reclaim(MEMCG_NAME, "64M");
-	memcg_reclaim(MEMCG_NAME, "64M");
-	if (write(to_child[1], "x", 1) != 1)
-		ok = false;
-	close(to_child[1]);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		ok = false;
+	ok = child_keeps_data_after_free(p, SWAPIN_PAGES, 0x7e00, 1) && ok;
 	munmap(p, len);
 	memcg_leave(MEMCG_NAME);
 	ksft_test_result(ok && back,
