@@ -14,7 +14,8 @@
 #                       out/stress-report.txt
 #   make soak           SEEDS fresh boots (default 1), each one ksm_stress with its
 #                       own seed (SEED_BASE, 1), SECONDS_PER_SEED (150), PROCS (6);
-#                       a line per seed, report in out/soak-report.txt
+#                       a line per seed, report in
+#                       out/soak-report-KSM-CONFIG.txt
 KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG

@@ -2,8 +2,8 @@
 # make soak: SEEDS fresh boots of the $KSM-$CONFIG kernel, each running one
 # ksm_stress of SECONDS_PER_SEED s with PROCS processes and its own seed
 # (SEED_BASE, SEED_BASE+1, ...).  One line per seed, the command that reruns
-# a failed one, a summary; all in out/soak-report.txt too.  Exit 1 when any
-# seed failed.
+# a failed one, a summary; all in out/soak-report-$KSM-$CONFIG.txt too.
+# Exit 1 when any seed failed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 seeds=${SEEDS:-1} first=${SEED_BASE:-1} secs=${SECONDS_PER_SEED:-150} procs=${PROCS:-6}
@@ -17,7 +17,7 @@ slow=1
 # The guest's bound for the stress, and the boot's: room for its tear-down.
 export TEST_TIMEOUT=${TEST_TIMEOUT:-$(((2 * secs + 300) * slow))}
 export BOOT_TIMEOUT=${BOOT_TIMEOUT:-$((TEST_TIMEOUT + 600 * slow))}
-report=$TOP/out/soak-report.txt
+report=$TOP/out/soak-report-$KSM-$CONFIG.txt
 mkdir -p "$TOP/out"
 echo "KSM soak: $KSM-$CONFIG, seeds $first-$((first + seeds - 1)), $secs s each, $procs procs;" \
 	"$(git -C "$TOP" describe --always --dirty), $(date -u '+%Y-%m-%d %H:%M UTC')" | tee "$report"

@@ -6,12 +6,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 seed=$1 secs=$2 procs=$3
-list=$CACHE/soak.list
+# Named per build, so that soaks of two builds can run side by side.
+mode=soak-$KSM-$CONFIG
+list=$CACHE/$mode.list
 echo "ksm_stress --seed $seed --seconds $secs --procs $procs" > "$list"
-TEST_LIST=$list "$TOP/scripts/mkinitramfs.sh" soak
+TEST_LIST=$list "$TOP/scripts/mkinitramfs.sh" "$mode"
 LOGS=$CACHE/logs/$KSM-$CONFIG-soak-seed$seed-$(date +%Y%m%d-%H%M%S)
 export LOGS
-if "$TOP/scripts/run-tests.sh" soak >/dev/null; then
+if "$TOP/scripts/run-tests.sh" "$mode" >/dev/null; then
 	echo "seed $seed: pass  (logs: $LOGS)"
 else
 	echo "seed $seed: FAIL $(python3 "$TOP/scripts/soak-verdict.py" "$LOGS")  (logs: $LOGS)"
