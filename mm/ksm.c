@@ -39,6 +39,12 @@
  * every pte mapping the KSM page - including ptes fork() copied into
  * children that have no entry yet.
  *
+ * Pages are only merged within a merge domain: all clients (merge_scope
+ * global), the processes of one memory cgroup (cgroup), or one process
+ * (process); a process may narrow its own scope with a prctl.  The
+ * domain is the first key of both trees, so no lookup ever compares the
+ * content of pages of two domains (see "Merge domains" below).
+ *
  * Writing to a KSM page always copies it (do_wp_page).  Unmerging (the
  * MADV_UNMERGEABLE advice, run=2, prctl off, and mremap before it moves
  * a range) faults in such copies with FAULT_FLAG_UNSHARE, also where a
@@ -79,6 +85,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/oom.h>
 #include <linux/pagewalk.h>
+#include <linux/prctl.h>
 #include <linux/rbtree.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -107,6 +114,9 @@
  * @round: full_scans when the cursor last entered @mm
  * @missed: areas became mergeable behind the cursor while it was in @mm
  * @revisited: went back once in @round for such areas (at most once)
+ * @serial: never reused: the domain of the client's pages in scope process
+ * @domain: the merge domain of its pages, taken when the cursor enters
+ *	@mm in a new round (client_domain_now())
  */
 struct ksm_client {
 	struct list_head link;
@@ -116,6 +126,8 @@ struct ksm_client {
 	unsigned long round;
 	bool missed;
 	bool revisited;
+	u64 serial;
+	u64 domain;
 };
 
 /*
@@ -174,6 +186,7 @@ struct ksm_entry {
  * @entries: the entries known to map the page
  * @pfn: where the KSM folio is; only trusted if the folio points back
  * @nr_entries: length of @entries, limited by max_page_sharing
+ * @domain: the merge domain the KSM page was made in, and is shared in
  * @nid: NUMA node of the tree this descriptor is in
  * @is_dup: a duplicate, not in the tree itself
  *
@@ -189,6 +202,7 @@ struct ksm_shared {
 	struct list_head dups;
 	struct hlist_head entries;
 	unsigned long pfn;
+	u64 domain;
 	unsigned int nr_entries;
 	u16 nid;
 	bool is_dup;
@@ -212,6 +226,7 @@ static atomic_t ksm_lock_waiters;	/* ksm_lock_wait() callers */
 static DEFINE_SPINLOCK(ksm_clients_lock);
 static LIST_HEAD(ksm_clients);
 static DEFINE_HASHTABLE(ksm_client_hash, 10);
+static u64 ksm_client_serial;		/* under ksm_clients_lock */
 static struct ksm_cursor ksm_cursor;
 
 static struct rb_root ksm_stable_root[MAX_NUMNODES];
@@ -232,6 +247,7 @@ static unsigned int ksm_use_zero_pages;
 static unsigned int ksm_smart_scan = 1;
 static unsigned int ksm_merge_across_nodes = 1;
 static unsigned int ksm_max_page_sharing = 256;
+static unsigned int ksm_merge_scope;	/* enum ksm_scope */
 static unsigned int ksm_chains_prune_ms = 2000;
 static unsigned long ksm_chains_pruned_at;	/* jiffies, 0: never */
 
@@ -404,6 +420,139 @@ static struct vm_area_struct *entry_vma(struct ksm_entry *e)
 	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
 		return NULL;
 	return vma;
+}
+
+/* ------------------------------------------------------------------ */
+/* Merge domains                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * merge_scope splits the clients into merge domains, and a page is only
+ * ever compared with, let alone merged with, pages of its own domain: the
+ * domain is the first key of the stable and unstable trees (and so of
+ * chains, whose KSM pages compare equal), and a lookup steers by it
+ * without reading another domain's page.  The scope in force for an mm is
+ * the narrower of the system's and the mm's own (PR_SET_MEMORY_MERGE_SCOPE,
+ * kept across fork and exec).  A domain is a 64-bit value: the scope in
+ * the top bits, then the memory cgroup's id (never reused while the system
+ * runs) or the client's serial number.
+ *
+ * The unstable tree is ordered by a snapshot of each client's domain,
+ * taken when the cursor enters the client in a new round.  Merging
+ * re-checks it under the mmap_lock of the mm concerned: the prctl narrows
+ * a scope under that lock held for write, so no merge in the old domain
+ * completes after it returns; a move to another memory cgroup is seen by
+ * the next merge.  A KSM page stays in the domain it was made in: an entry
+ * found on a KSM page of another domain (its process moved, narrowed its
+ * scope, or is a fork child mapping its parent's KSM page in scope
+ * process) is unmerged at ksmd's next visit.  The shared zero page
+ * (use_zero_pages) tells nothing about anybody's data: it is shared in
+ * every scope.
+ */
+enum ksm_scope {
+	KSM_SCOPE_GLOBAL = PR_MEMORY_MERGE_SCOPE_GLOBAL,
+	KSM_SCOPE_CGROUP = PR_MEMORY_MERGE_SCOPE_CGROUP,
+	KSM_SCOPE_PROCESS = PR_MEMORY_MERGE_SCOPE_PROCESS,
+};
+
+#define KSM_DOMAIN_SCOPE_SHIFT	60
+
+static const char * const ksm_scope_names[] = {
+	[KSM_SCOPE_GLOBAL]	= "global",
+	[KSM_SCOPE_CGROUP]	= "cgroup",
+	[KSM_SCOPE_PROCESS]	= "process",
+};
+
+static unsigned int mm_merge_scope(struct mm_struct *mm)
+{
+	return max(READ_ONCE(ksm_merge_scope), READ_ONCE(mm->ksm_merge_scope));
+}
+
+/* The id of the memory cgroup @mm is charged to; 0 without memcg. */
+static u64 mm_memcg_id(struct mm_struct *mm)
+{
+	u64 id = 0;
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg;
+
+	if (mem_cgroup_disabled())
+		return 0;
+	rcu_read_lock();
+	memcg = mem_cgroup_from_task(rcu_dereference(mm->owner));
+	if (memcg)
+		id = cgroup_id(memcg->css.cgroup);
+	rcu_read_unlock();
+#endif
+	return id;
+}
+
+static u64 domain_make(unsigned int scope, u64 id)
+{
+	return (u64)scope << KSM_DOMAIN_SCOPE_SHIFT | id;
+}
+
+/* The merge domain @c's pages belong to now. */
+static u64 client_domain_now(struct ksm_client *c)
+{
+	unsigned int scope = mm_merge_scope(c->mm);
+	u64 id = 0;
+
+	if (scope == KSM_SCOPE_CGROUP)
+		id = mm_memcg_id(c->mm);
+	else if (scope == KSM_SCOPE_PROCESS)
+		id = c->serial;
+	return domain_make(scope, id);
+}
+
+/*
+ * May @c's pages still be merged in the domain the trees know them by?
+ * Asked under the mmap_lock of @c's mm, before each merge.
+ */
+static bool client_domain_current(struct ksm_client *c)
+{
+	return client_domain_now(c) == c->domain;
+}
+
+/* The client of @mm, if any; under ksm_clients_lock. */
+static struct ksm_client *client_lookup(struct mm_struct *mm)
+{
+	struct ksm_client *c;
+
+	hash_for_each_possible(ksm_client_hash, c, hnode, (unsigned long)mm)
+		if (c->mm == mm)
+			return c;
+	return NULL;
+}
+
+/* Do @mm's pages belong to @domain now?  For swap-in: no client at hand. */
+static bool mm_in_domain(struct mm_struct *mm, u64 domain)
+{
+	struct ksm_client *c;
+	bool in;
+
+	switch (mm_merge_scope(mm)) {
+	case KSM_SCOPE_GLOBAL:
+		return domain == domain_make(KSM_SCOPE_GLOBAL, 0);
+	case KSM_SCOPE_CGROUP:
+		return domain == domain_make(KSM_SCOPE_CGROUP, mm_memcg_id(mm));
+	default:
+		spin_lock(&ksm_clients_lock);
+		c = client_lookup(mm);
+		in = c && domain == domain_make(KSM_SCOPE_PROCESS, c->serial);
+		spin_unlock(&ksm_clients_lock);
+		return in;
+	}
+}
+
+/* Tree order between two domains: -1, 0 or 1. */
+static int domain_cmp(u64 a, u64 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static inline u64 entry_domain(const struct ksm_entry *e)
+{
+	return e->client->domain;
 }
 
 /* ------------------------------------------------------------------ */
@@ -584,9 +733,12 @@ again:
 	parent = NULL;
 	while (*link) {
 		struct ksm_shared *other = rb_entry(*link, struct ksm_shared, rb);
-		struct folio *kfolio = shared_get_folio(other, false);
-		int cmp;
+		struct folio *kfolio;
+		int cmp = domain_cmp(sh->domain, other->domain);
 
+		if (cmp)
+			goto descend;
+		kfolio = shared_get_folio(other, false);
 		if (!kfolio)
 			goto again;
 		cmp = page_cmp(kpage, &kfolio->page);
@@ -595,6 +747,7 @@ again:
 			chain_add(other, sh);
 			return;
 		}
+descend:
 		parent = *link;
 		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 	}
@@ -694,10 +847,10 @@ static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
 }
 
 /*
- * Look up a KSM page with the content of @page that may be shared once
- * more; referenced if found.
+ * Look up a KSM page of @domain with the content of @page that may be
+ * shared once more; referenced if found.
  */
-static struct folio *stable_find(struct page *page, int nid)
+static struct folio *stable_find(struct page *page, int nid, u64 domain)
 {
 	struct rb_root *root = &ksm_stable_root[nid];
 	struct rb_node *node;
@@ -709,8 +862,12 @@ again:
 	node = root->rb_node;
 	while (node) {
 		struct ksm_shared *sh = rb_entry(node, struct ksm_shared, rb);
-		int cmp;
+		int cmp = domain_cmp(domain, sh->domain);
 
+		if (cmp) {
+			node = cmp < 0 ? node->rb_left : node->rb_right;
+			continue;
+		}
 		kfolio = shared_get_folio(sh, false);
 		if (!kfolio)
 			goto again;
@@ -899,8 +1056,10 @@ again:
 	while (*link) {
 		struct ksm_entry *other = rb_entry(*link, struct ksm_entry, rb);
 		struct page *opage;
-		int cmp;
+		int cmp = domain_cmp(entry_domain(e), entry_domain(other));
 
+		if (cmp)
+			goto descend;
 		cond_resched();
 		opage = entry_get_page(other);
 		if (!opage) {
@@ -925,6 +1084,7 @@ again:
 			return other;
 		}
 		put_page(opage);
+descend:
 		parent = *link;
 		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 	}
@@ -1085,6 +1245,7 @@ static struct folio *lock_small_folio(struct page *page)
 /* Is the page at this pte one the scan (or the unmerging) looks for? */
 struct page_seek {
 	bool want_ksm;		/* KSM (or KSM zero) mappings to break */
+	bool keep_zero;		/* but not the KSM zero page ones */
 	unsigned long addr;	/* where it was found */
 	struct page *page;	/* the page, referenced (scan only) */
 };
@@ -1115,6 +1276,8 @@ static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 		return true;
 	}
 	if (seek->want_ksm && pte_is_ksm_zero(pte)) {
+		if (seek->keep_zero)
+			return false;
 		seek->page = NULL;
 		return true;
 	}
@@ -1244,15 +1407,21 @@ static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
 	}
 }
 
-/* Break every KSM page mapped in [start, end) of @vma. */
-static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
-			 unsigned long end)
+/*
+ * Break every KSM page mapped in [start, end) of @vma, and every KSM zero
+ * page unless @keep_zero.
+ */
+static int unmerge_pages(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end, bool keep_zero)
 {
 	unsigned long addr = start;
 	int err;
 
 	while (addr < end) {
-		struct page_seek seek = { .want_ksm = true };
+		struct page_seek seek = {
+			.want_ksm = true,
+			.keep_zero = keep_zero,
+		};
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
@@ -1265,6 +1434,12 @@ static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		cond_resched();
 	}
 	return 0;
+}
+
+static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end)
+{
+	return unmerge_pages(vma, start, end, false);
 }
 
 /* Undo the merge of the page @e stands for (its mm's mapping only). */
@@ -1286,9 +1461,9 @@ static void entry_break(struct ksm_entry *e)
 
 /*
  * Merge @page, mapped at @e's address, into the KSM folio @kfolio
- * (referenced, not locked; NULL for the zero page).  The caller holds a
- * reference on @page.  Lock order: mmap_lock, KSM folio, then a trylock
- * of the candidate folio.
+ * (referenced, not locked; NULL for the zero page), which a lookup in
+ * @e's domain found.  The caller holds a reference on @page.  Lock order:
+ * mmap_lock, KSM folio, then a trylock of the candidate folio.
  */
 static int merge_page(struct ksm_entry *e, struct page *page,
 		      struct folio *kfolio)
@@ -1303,7 +1478,7 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 
 	mmap_read_lock(mm);
 	vma = entry_vma(e);
-	if (!vma)
+	if (!vma || (kfolio && !client_domain_current(e->client)))
 		goto out;
 	kpage = kfolio ? &kfolio->page : ZERO_PAGE(addr);
 	if (kfolio) {
@@ -1329,7 +1504,8 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	}
 unlock:
 	trace_ksm_merge_with_ksm_page(kfolio ? folio_pfn(kfolio) : 0,
-				      page_to_pfn(page), e, mm, err);
+				      page_to_pfn(page), e, mm, err,
+				      entry_domain(e));
 	folio_unlock(folio);
 unlock_kfolio:
 	if (kfolio)
@@ -1348,7 +1524,8 @@ out:
  * since fork() would make the child map a KSM page where it may not have
  * asked for merging (the child's vma need not be VM_MERGEABLE), and where
  * no unmerging would ever look for it (it kept the tree knobs EBUSY after
- * run=2).  mmap_lock keeps this mm from forking meanwhile.
+ * run=2).  mmap_lock keeps this mm from forking meanwhile.  The KSM page
+ * is made in @e's domain, which must still be its mm's.
  */
 static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 				   struct page *peer_page)
@@ -1365,7 +1542,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 		return NULL;
 	mmap_read_lock(mm);
 	vma = entry_vma(e);
-	if (vma)
+	if (vma && client_domain_current(e->client))
 		folio = lock_small_folio(page);
 	if (!folio)
 		goto fail;
@@ -1387,10 +1564,11 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	INIT_HLIST_HEAD(&sh->entries);
 	INIT_LIST_HEAD(&sh->dups);
 	sh->pfn = folio_pfn(folio);
+	sh->domain = entry_domain(e);
 	sh->nid = tree_nid(folio_nid(folio));
 	/* From now on rmap walks on the folio go through the descriptor. */
 	WRITE_ONCE(folio->mapping, shared_mapping(sh));
-	trace_ksm_merge_one_page(folio_pfn(folio), e, mm, 0);
+	trace_ksm_merge_one_page(folio_pfn(folio), e, mm, 0, sh->domain);
 	stable_insert(sh, page);
 	entry_link_shared(e, sh, vma->anon_vma);
 	folio_get(folio);
@@ -1461,22 +1639,32 @@ out:
 	put_page(peer_page);
 }
 
-/* @page is a KSM page already (a fork child's, say): list @e with it. */
+/*
+ * @page is a KSM page already (a fork child's, say): list @e with it, or
+ * unmerge it here if it was made in another domain than @e's.
+ */
 static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
 {
 	struct folio *folio = page_folio(page);
 	struct mm_struct *mm = entry_mm(e);
 	struct vm_area_struct *vma;
 	struct ksm_shared *sh;
+	bool foreign = false;
 
 	mmap_read_lock(mm);
 	vma = entry_vma(e);
 	if (vma) {
 		folio_lock(folio);
 		sh = folio_shared(folio);
-		if (sh && shared_folio_current(folio))
-			entry_link_shared(e, sh, vma->anon_vma);
+		if (sh && shared_folio_current(folio)) {
+			foreign = sh->domain != entry_domain(e) ||
+				  !client_domain_current(e->client);
+			if (!foreign)
+				entry_link_shared(e, sh, vma->anon_vma);
+		}
 		folio_unlock(folio);
+		if (foreign)
+			break_ksm_at(vma, entry_addr(e));
 	}
 	mmap_read_unlock(mm);
 }
@@ -1522,9 +1710,16 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	u32 csum;
 
 	if (entry_is_stable(e)) {
-		if (folio_shared(folio) == e->shared)
+		bool merged = folio_shared(folio) == e->shared;
+
+		if (merged && e->shared->domain == entry_domain(e))
 			return;		/* still merged */
 		entry_leave_stable(e);
+		if (merged) {
+			/* Merged in a domain its mm has left: unmerge. */
+			entry_break(e);
+			return;
+		}
 	} else if (entry_is_unstable(e)) {
 		entry_leave_unstable(e);
 	}
@@ -1546,7 +1741,7 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	}
 
 	nid = tree_nid(page_to_nid(page));
-	kfolio = stable_find(page, nid);
+	kfolio = stable_find(page, nid, entry_domain(e));
 	if (kfolio) {
 		merge_page(e, page, kfolio);
 		folio_put(kfolio);
@@ -1578,16 +1773,6 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 /* Clients and the scan cursor                                          */
 /* ------------------------------------------------------------------ */
 
-static struct ksm_client *client_lookup(struct mm_struct *mm)
-{
-	struct ksm_client *c;
-
-	hash_for_each_possible(ksm_client_hash, c, hnode, (unsigned long)mm)
-		if (c->mm == mm)
-			return c;
-	return NULL;
-}
-
 /* Point the cursor at the start of @c; under ksm_clients_lock. */
 static void cursor_set(struct ksm_client *c)
 {
@@ -1599,6 +1784,8 @@ static void cursor_set(struct ksm_client *c)
 	if (c->round != ksm_full_scans) {
 		c->round = ksm_full_scans;
 		c->revisited = false;
+		/* None of its entries is in this round's unstable tree yet. */
+		c->domain = client_domain_now(c);
 	}
 	c->missed = false;
 }
@@ -2179,6 +2366,7 @@ int ksm_mm_register(struct mm_struct *mm)
 	mmgrab(mm);
 
 	spin_lock(&ksm_clients_lock);
+	c->serial = ++ksm_client_serial;
 	hash_add(ksm_client_hash, &c->hnode, (unsigned long)mm);
 	/*
 	 * At the tail: a fork child's pages, mostly still shared with the
@@ -2411,6 +2599,51 @@ int ksm_disable(struct mm_struct *mm)
 	return ksm_del_all_vmas(mm);
 }
 
+/*
+ * prctl(PR_SET_MEMORY_MERGE_SCOPE): narrow @mm's merge scope to @scope.
+ * Set under the mmap_lock held for write, which waits for any merge ksmd
+ * is making in @mm; every merge after it sees the new scope.  Then, if
+ * the scope in force changed, the mm's KSM pages (all made in its former
+ * domain) are unmerged at once; should that fail (a fatal signal, no
+ * memory), ksmd unmerges the rest when it next visits them.
+ */
+int ksm_narrow_merge_scope(struct mm_struct *mm, unsigned long scope)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	unsigned int was;
+	int err = 0;
+
+	if (scope > KSM_SCOPE_PROCESS)
+		return -EINVAL;
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (scope < mm->ksm_merge_scope) {
+		mmap_write_unlock(mm);
+		return -EPERM;
+	}
+	was = mm_merge_scope(mm);
+	WRITE_ONCE(mm->ksm_merge_scope, scope);
+	mmap_write_downgrade(mm);
+	if (mm_merge_scope(mm) != was) {
+		for_each_vma(vmi, vma) {
+			if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+				continue;
+			err = unmerge_pages(vma, vma->vm_start, vma->vm_end,
+					    true);
+			if (err)
+				break;
+		}
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
+const char *ksm_merge_scope_name(struct mm_struct *mm)
+{
+	return ksm_scope_names[mm_merge_scope(mm)];
+}
+
 /* run=2: unmerge every page of every client, leaving areas registered. */
 static int unmerge_everything(void)
 {
@@ -2614,7 +2847,9 @@ static bool vma_links_anon_vma(struct vm_area_struct *vma,
  * only where KSM may merge: an area unmerged (MADV_UNMERGEABLE, prctl
  * off) while the page was swapped out gets its own copy, as it would
  * have got had the page been mapped then, and so does every area while
- * run=2 unmerges.
+ * run=2 unmerges, and an mm of another merge domain than the KSM page's
+ * (a fork child in scope process, say).  The folio lock keeps its
+ * descriptor in place.
  */
 static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 			unsigned long addr)
@@ -2625,7 +2860,8 @@ static bool swapin_fits(struct folio *folio, struct vm_area_struct *vma,
 		return true;
 	if (folio_test_ksm(folio))
 		return folio_shared(folio) && (vma->vm_flags & VM_MERGEABLE) &&
-			READ_ONCE(ksm_run) != KSM_RUN_UNMERGE;
+			READ_ONCE(ksm_run) != KSM_RUN_UNMERGE &&
+			mm_in_domain(vma->vm_mm, folio_shared(folio)->domain);
 	av = folio_anon_vma(folio);
 	if (!av)
 		return true;
@@ -2795,6 +3031,30 @@ static bool ksm_trees_empty(void)
 	return true;
 }
 
+/*
+ * Set a knob that decides how the trees are organised (merge_across_nodes,
+ * max_page_sharing, merge_scope): only while there are no KSM pages, else
+ * -EBUSY.  The unstable tree is emptied and every client's domain taken
+ * again under the new value.  Under ksm_lock.
+ */
+static int set_tree_knob(unsigned int *var, unsigned int val)
+{
+	struct ksm_client *c;
+
+	if (val == *var)
+		return 0;
+	stable_detach_unmapped();
+	if (!ksm_trees_empty())
+		return -EBUSY;
+	unstable_clear();
+	WRITE_ONCE(*var, val);
+	spin_lock(&ksm_clients_lock);
+	list_for_each_entry(c, &ksm_clients, link)
+		c->domain = client_domain_now(c);
+	spin_unlock(&ksm_clients_lock);
+	return 0;
+}
+
 /**
  * struct ksm_knob - a numeric tunable in /sys/kernel/mm/ksm
  * @kattr: the sysfs attribute
@@ -2856,15 +3116,8 @@ static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
 		WRITE_ONCE(*knob->value, val);
 	} else {
 		ksm_lock_wait();
-		if (val != *knob->value) {
-			stable_detach_unmapped();
-			if (ksm_trees_empty()) {
-				unstable_clear();
-				WRITE_ONCE(*knob->value, val);
-			} else {
-				ret = -EBUSY;
-			}
-		}
+		if (set_tree_knob(knob->value, val))
+			ret = -EBUSY;
 		mutex_unlock(&ksm_lock);
 	}
 	if (knob->wakes_ksmd)
@@ -2938,6 +3191,37 @@ static ssize_t advisor_mode_store(struct kobject *kobj,
 
 static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
 
+static ssize_t merge_scope_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	unsigned int cur = READ_ONCE(ksm_merge_scope);
+	int i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(ksm_scope_names); i++)
+		len += sysfs_emit_at(buf, len, i == cur ? "%s[%s]" : "%s%s",
+				     i ? " " : "", ksm_scope_names[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+/* Like merge_across_nodes: only while there are no KSM pages. */
+static ssize_t merge_scope_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	int scope = sysfs_match_string(ksm_scope_names, buf);
+	int err;
+
+	if (scope < 0)
+		return -EINVAL;
+	ksm_lock_wait();
+	err = set_tree_knob(&ksm_merge_scope, scope);
+	mutex_unlock(&ksm_lock);
+	return err ? err : count;
+}
+
+static struct kobj_attribute merge_scope_attr = __ATTR_RW(merge_scope);
+
 #define KSM_STAT(_name, _expr)						\
 static ssize_t _name##_show(struct kobject *kobj,			\
 			    struct kobj_attribute *attr, char *buf)	\
@@ -2969,6 +3253,7 @@ static struct attribute *ksm_attrs[] = {
 	&smart_scan_knob.kattr.attr,
 	&merge_across_nodes_knob.kattr.attr,
 	&max_page_sharing_knob.kattr.attr,
+	&merge_scope_attr.attr,
 	&stable_node_chains_prune_millisecs_knob.kattr.attr,
 	&advisor_mode_attr.attr,
 	&advisor_max_cpu_knob.kattr.attr,

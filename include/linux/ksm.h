@@ -99,8 +99,21 @@ void collect_procs_ksm(struct folio *folio, struct page *page,
 /* Migration moves the KSM page: its descriptor must follow */
 void folio_migrate_ksm(struct folio *newfolio, struct folio *folio);
 
+/*
+ * Merge scopes: prctl(PR_SET_MEMORY_MERGE_SCOPE) narrows the calling mm's,
+ * which fork and exec pass on; ksm_stat names the one in force.
+ */
+int ksm_narrow_merge_scope(struct mm_struct *mm, unsigned long scope);
+
+static inline void ksm_inherit_merge_scope(struct mm_struct *mm,
+					   struct mm_struct *from)
+{
+	mm->ksm_merge_scope = READ_ONCE(from->ksm_merge_scope);
+}
+
 /* /proc/<pid>/ksm_stat */
 long ksm_process_profit(struct mm_struct *mm);
+const char *ksm_merge_scope_name(struct mm_struct *mm);
 
 #else  /* !CONFIG_KSM: nothing is ever merged */
 
@@ -157,6 +170,11 @@ static inline int ksm_disable(struct mm_struct *mm)
 }
 
 static inline void ksm_add_vma(struct vm_area_struct *vma)
+{
+}
+
+static inline void ksm_inherit_merge_scope(struct mm_struct *mm,
+					   struct mm_struct *from)
 {
 }
 

@@ -56,42 +56,53 @@ DEFINE_EVENT(ksm_client, ksm_exit,
 	     TP_ARGS(mm)
 );
 
-/* An ordinary page became a new KSM page (@err 0) for entry @ke of @mm. */
+/*
+ * An ordinary page became a new KSM page (@err 0) for entry @ke of @mm,
+ * in merge domain @domain.
+ */
 TRACE_EVENT(ksm_merge_one_page,
-	    TP_PROTO(unsigned long pfn, void *ke, void *mm, int err),
-	    TP_ARGS(pfn, ke, mm, err),
+	    TP_PROTO(unsigned long pfn, void *ke, void *mm, int err,
+		     u64 domain),
+	    TP_ARGS(pfn, ke, mm, err, domain),
 	    TP_STRUCT__entry(__field(unsigned long, pfn)
 			     __field(void *, ke)
 			     __field(void *, mm)
-			     __field(int, err)),
+			     __field(int, err)
+			     __field(u64, domain)),
 	    TP_fast_assign(__entry->pfn = pfn;
 			   __entry->ke = ke;
 			   __entry->mm = mm;
-			   __entry->err = err;),
-	    TP_printk("ksm_pfn=%lu entry=%p mm=%p err=%d",
-		      __entry->pfn, __entry->ke, __entry->mm, __entry->err)
+			   __entry->err = err;
+			   __entry->domain = domain;),
+	    TP_printk("ksm_pfn=%lu entry=%p mm=%p err=%d domain=%#llx",
+		      __entry->pfn, __entry->ke, __entry->mm, __entry->err,
+		      __entry->domain)
 );
 
 /*
  * The page at @pfn was (@err 0) or was not replaced by the KSM page
- * @kpfn, or by the shared zero page when @kpfn is 0.
+ * @kpfn, or by the shared zero page when @kpfn is 0; @domain is the
+ * merge domain of the entry's mm.
  */
 TRACE_EVENT(ksm_merge_with_ksm_page,
 	    TP_PROTO(unsigned long kpfn, unsigned long pfn, void *ke,
-		     void *mm, int err),
-	    TP_ARGS(kpfn, pfn, ke, mm, err),
+		     void *mm, int err, u64 domain),
+	    TP_ARGS(kpfn, pfn, ke, mm, err, domain),
 	    TP_STRUCT__entry(__field(unsigned long, kpfn)
 			     __field(unsigned long, pfn)
 			     __field(void *, ke)
 			     __field(void *, mm)
-			     __field(int, err)),
+			     __field(int, err)
+			     __field(u64, domain)),
 	    TP_fast_assign(__entry->kpfn = kpfn;
 			   __entry->pfn = pfn;
 			   __entry->ke = ke;
 			   __entry->mm = mm;
-			   __entry->err = err;),
-	    TP_printk("ksm_pfn=%lu pfn=%lu entry=%p mm=%p err=%d",
-		      __entry->kpfn, __entry->pfn, __entry->ke, __entry->mm, __entry->err)
+			   __entry->err = err;
+			   __entry->domain = domain;),
+	    TP_printk("ksm_pfn=%lu pfn=%lu entry=%p mm=%p err=%d domain=%#llx",
+		      __entry->kpfn, __entry->pfn, __entry->ke, __entry->mm,
+		      __entry->err, __entry->domain)
 );
 
 /* The KSM page that was at @pfn is gone: its descriptor is dropped. */

@@ -128,7 +128,8 @@ int ksm_write_knob_long(const char *name, long val)
 static const char * const saved_names[] = {
 	"advisor_mode", "smart_scan", "pages_to_scan", "sleep_millisecs",
 	"use_zero_pages", "merge_across_nodes", "max_page_sharing",
-	"stable_node_chains_prune_millisecs", "advisor_target_scan_time", "run",
+	"merge_scope", "stable_node_chains_prune_millisecs",
+	"advisor_target_scan_time", "run",
 };
 
 #define NR_SAVED ARRAY_SIZE(saved_names)
@@ -179,9 +180,10 @@ void ksm_restore_knobs(void)
 		selected_word(saved_vals[i], want, sizeof(want));
 		if (!strcmp(cur, want))
 			continue;
-		/* These two can only change while nothing is merged. */
+		/* These can only change while nothing is merged. */
 		if (!unmerged && (!strcmp(saved_names[i], "merge_across_nodes") ||
-				  !strcmp(saved_names[i], "max_page_sharing"))) {
+				  !strcmp(saved_names[i], "max_page_sharing") ||
+				  !strcmp(saved_names[i], "merge_scope"))) {
 			ksm_write_knob("run", "2");
 			unmerged = true;
 		}
@@ -659,6 +661,7 @@ static long worker_do(struct region *r, struct wreq *q)
 {
 	size_t len = r->npages * page_size;
 	unsigned long mask[2] = { 0, 0 };
+	long ret;
 	void *p;
 
 	switch (q->op) {
@@ -713,6 +716,9 @@ static long worker_do(struct region *r, struct wreq *q)
 			      sizeof(mask) * 8, q->b))
 			return -errno;
 		return 0;
+	case W_PRCTL:
+		ret = prctl(q->a, q->b, 0, 0, 0);
+		return ret < 0 ? -errno : ret;
 	case W_EXIT:
 		_exit(0);
 	}
@@ -1031,6 +1037,11 @@ int numa_node_count(void)
 
 int memcg_enter(const char *name)
 {
+	return memcg_add(name, getpid());
+}
+
+int memcg_add(const char *name, pid_t who)
+{
 	char path[256], pid[32];
 	int err;
 
@@ -1044,7 +1055,7 @@ int memcg_enter(const char *name)
 	if (access(path, F_OK))
 		return -ENOENT;
 	snprintf(path, sizeof(path), MEMCG_ROOT "/%s/cgroup.procs", name);
-	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(pid, sizeof(pid), "%d", who);
 	err = file_write(path, pid);
 	return err;
 }

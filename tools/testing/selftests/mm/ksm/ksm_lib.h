@@ -146,6 +146,7 @@ enum worker_op {
 	W_MUNMAP,
 	W_ADDR,		/* -> region address */
 	W_MBIND,	/* a = node, b = flags */
+	W_PRCTL,	/* prctl(a, b, 0, 0, 0) -> its result */
 	W_EXIT,
 };
 
@@ -187,6 +188,8 @@ int workers_start_same(struct worker *w, int nw, long npages, uint64_t base);
  * short).  memcg_leave() moves the caller back to the root and removes it.
  */
 int memcg_enter(const char *name);
+/* The same for process @who (created if need be, moved there). */
+int memcg_add(const char *name, pid_t who);
 void memcg_reclaim(const char *name, const char *amount);
 void memcg_leave(const char *name);
 

@@ -26,8 +26,12 @@
  *              most --max-poison, in the second half of the run)
  *              MADV_HWPOISON of pages that are mostly KSM pages.
  *  knobs       switches run between 1, 0 and 2; while run=2 changes
- *              merge_across_nodes and max_page_sharing (a write that stays
- *              EBUSY after run=2 is an error); changes use_zero_pages,
+ *              merge_across_nodes, max_page_sharing and merge_scope (a
+ *              write that stays EBUSY after run=2 is an error); with
+ *              merge_scope=process, checks now and then that no KSM page
+ *              is mapped by two processes for longer than the 2 full scans
+ *              ksmd takes to unmerge a fork child's inherited ones (an
+ *              error otherwise); changes use_zero_pages,
  *              smart_scan, the scan-time advisor, pages_to_scan,
  *              sleep_millisecs and stable_node_chains_prune_millisecs at
  *              any time, printing every change ("# knob:"); pushes the
@@ -193,6 +197,8 @@ struct stats {
 	long knob_fail;
 	long tree_changes;
 	long tree_ebusy;	/* EBUSY right after run=2 that went away */
+	long domain_checks;	/* merge_scope=process: KSM pfns looked at */
+	long cross_domain;	/* ... mapped by two processes for too long */
 	long run2_fail;
 	long compactions;
 	long swapoffs;
@@ -2072,12 +2078,22 @@ static void vma_flags_of(pid_t pid, unsigned long addr, char *buf, size_t len)
 		fclose(f);
 }
 
-static long ksm_pages_of(pid_t pid, char *example, size_t len)
+struct ksm_map {
+	unsigned long pfn;
+	unsigned long addr;
+	pid_t pid;
+};
+
+#define MAX_KSM_MAPS	65536
+#define MAX_CROSS	32
+
+/* Append to @m the KSM pages @pid maps; returns the new count. */
+static long ksm_maps_of(pid_t pid, struct ksm_map *m, long n)
 {
 	unsigned long lo, hi, a, pfn, inode;
 	char path[64], line[256], perms[8];
 	uint64_t ents[64];
-	long n = 0, k, cnt;
+	long k, cnt;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -2086,31 +2102,45 @@ static long ksm_pages_of(pid_t pid, char *example, size_t len)
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &lo, &hi, perms,
 			   &inode) != 4 || perms[3] != 'p' || inode)
 			continue;
-		for (a = lo; a < hi; a += cnt * page_size) {
+		for (a = lo; a < hi && n < MAX_KSM_MAPS; a += cnt * page_size) {
 			cnt = (hi - a) / page_size < 64 ? (hi - a) / page_size : 64;
 			if (pagemap_range(pid, (void *)a, cnt, ents))
 				break;
-			for (k = 0; k < cnt; k++) {
+			for (k = 0; k < cnt && n < MAX_KSM_MAPS; k++) {
 				pfn = ents[k] & PM_PFN_MASK;
 				if (!(ents[k] & PM_PRESENT) || !pfn ||
 				    !(kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT)))
 					continue;
-				if (!n++) {
-					char vmf[96];
-
-					vma_flags_of(pid, a + k * page_size, vmf,
-						     sizeof(vmf));
-					snprintf(example, len,
-						 "pid %d at %#lx pfn %#lx kpageflags %#llx count %llu vma [%s]",
-						 pid, a + k * page_size, pfn,
-						 (unsigned long long)kpageflags(pfn),
-						 (unsigned long long)kpagecount(pfn), vmf);
-				}
+				m[n].pfn = pfn;
+				m[n].addr = a + k * page_size;
+				m[n].pid = pid;
+				n++;
 			}
 		}
 	}
 	if (f)
 		fclose(f);
+	return n;
+}
+
+static long ksm_pages_of(pid_t pid, char *example, size_t len)
+{
+	struct ksm_map *m = malloc(MAX_KSM_MAPS * sizeof(*m));
+	char vmf[96];
+	long n;
+
+	if (!m)
+		return 0;
+	n = ksm_maps_of(pid, m, 0);
+	if (n) {
+		vma_flags_of(pid, m[0].addr, vmf, sizeof(vmf));
+		snprintf(example, len,
+			 "pid %d at %#lx pfn %#lx kpageflags %#llx count %llu vma [%s]",
+			 pid, m[0].addr, m[0].pfn,
+			 (unsigned long long)kpageflags(m[0].pfn),
+			 (unsigned long long)kpagecount(m[0].pfn), vmf);
+	}
+	free(m);
 	return n;
 }
 
@@ -2185,6 +2215,92 @@ static int unmerge_again(void)
 	return ret;
 }
 
+/* ---- merge domains ---- */
+
+static bool have_merge_scope;
+static char saved_scope[16];
+static const char * const scope_words[] = { "global", "cgroup", "process" };
+
+static int ksm_map_cmp(const void *x, const void *y)
+{
+	const struct ksm_map *a = x, *b = y;
+
+	if (a->pfn != b->pfn)
+		return a->pfn < b->pfn ? -1 : 1;
+	return a->pid - b->pid;
+}
+
+/* Still the KSM page @pfn at @addr of @pid? */
+static bool still_maps(pid_t pid, unsigned long addr, unsigned long pfn)
+{
+	uint64_t ent = pagemap_entry(pid, (void *)addr);
+
+	return (ent & PM_PRESENT) && (ent & PM_PFN_MASK) == pfn &&
+	       (kpageflags(pfn) & BIT_ULL(KPF_KSM_BIT));
+}
+
+/*
+ * merge_scope=process: a KSM page mapped by two of our processes is a
+ * fork child's inheritance, which ksmd unmerges in the child when it comes
+ * to it, or a bug.  Note such pairs, let ksmd complete 2 full scans (it
+ * goes through every mm in one), and report those still there.
+ */
+static void domain_check(void)
+{
+	struct ksm_map cross[MAX_CROSS][2];
+	char word[32], path[192], line[32];
+	struct ksm_map *m;
+	long n = 0, i, nc = 0, scans;
+	double deadline;
+	FILE *f;
+
+	if (!have_merge_scope || !kpf_ksm_reliable() || !cg_dir[0] ||
+	    ksm_read_knob_word("merge_scope", word, sizeof(word)) ||
+	    strcmp(word, "process") || ksm_get("run") != 1)
+		return;
+	m = malloc(MAX_KSM_MAPS * sizeof(*m));
+	if (!m)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		n = ksm_maps_of(atoi(line), m, n);
+	if (f)
+		fclose(f);
+	qsort(m, n, sizeof(*m), ksm_map_cmp);
+	for (i = 1; i < n && nc < MAX_CROSS; i++) {
+		if (m[i].pfn != m[i - 1].pfn || m[i].pid == m[i - 1].pid)
+			continue;
+		cross[nc][0] = m[i - 1];
+		cross[nc][1] = m[i];
+		nc++;
+	}
+	free(m);
+	stat_add(&st->domain_checks, n);
+	if (!nc)
+		return;
+	scans = ksm_get("full_scans");
+	deadline = now_secs() + 60;
+	while (ksm_get("full_scans") < scans + 2) {
+		if (stopping() || now_secs() > deadline || ksm_get("run") != 1)
+			return;
+		sleep_ms(100);
+	}
+	for (i = 0; i < nc; i++) {
+		if (!still_maps(cross[i][0].pid, cross[i][0].addr,
+				cross[i][0].pfn) ||
+		    !still_maps(cross[i][1].pid, cross[i][1].addr,
+				cross[i][1].pfn))
+			continue;
+		stat_add(&st->cross_domain, 1);
+		stat_add(&st->errors, 1);
+		printf("# stress: ERROR: t=%.1fs merge_scope=process: KSM pfn %#lx mapped by pid %d at %#lx and pid %d at %#lx through 2 full scans\n",
+		       t_rel(), cross[i][0].pfn, cross[i][0].pid,
+		       cross[i][0].addr, cross[i][1].pid, cross[i][1].addr);
+		fflush(stdout);
+	}
+}
+
 /*
  * Set merge_across_nodes or max_page_sharing right after a run=2 that
  * succeeded: nothing may be merged now, and ksmd is stopped, so an EBUSY
@@ -2194,7 +2310,7 @@ static bool tree_knobs_stuck;	/* one persistent EBUSY reported */
 /* run=2 rounds (200 ms apart) to wait for KSM pages of dying mms to go */
 #define EBUSY_ROUNDS_DYING	100
 
-static void tree_knob_change(const char *name, long val)
+static void tree_knob_change(const char *name, const char *val)
 {
 	long mapped, merging;
 	char example[320];
@@ -2202,7 +2318,7 @@ static void tree_knob_change(const char *name, long val)
 
 	if (tree_knobs_stuck)
 		return;
-	ret = knob_change_long(name, val);
+	ret = knob_change(name, val);
 	for (tries = 0; ret == -EBUSY && tries < EBUSY_ROUNDS_DYING; tries++) {
 		/*
 		 * A tester killed a moment ago may still be tearing its mm
@@ -2218,13 +2334,13 @@ static void tree_knob_change(const char *name, long val)
 		sleep_ms(200);
 		if (unmerge_again())
 			break;
-		ret = ksm_write_knob_long(name, val);
+		ret = ksm_write_knob(name, val);
 	}
 	if (!ret) {
 		stat_add(&st->tree_changes, 1);
 		if (tries) {
 			stat_add(&st->tree_ebusy, 1);
-			printf("# knob: t=%.1fs %s=%ld took %d more run=2 rounds\n",
+			printf("# knob: t=%.1fs %s=%s took %d more run=2 rounds\n",
 			       t_rel(), name, val, tries);
 		}
 		return;
@@ -2233,7 +2349,7 @@ static void tree_knob_change(const char *name, long val)
 	if (ret != -EBUSY)
 		return;	/* printed by knob_change() */
 	mapped = ksm_pages_mapped(example, sizeof(example), &merging);
-	printf("# stress: ERROR: %s=%ld still EBUSY after run=2 (%d rounds):",
+	printf("# stress: ERROR: %s=%s still EBUSY after run=2 (%d rounds):",
 	       name, val, tries + 1);
 	printf(" pages_shared=%ld pages_sharing=%ld stable_node_chains=%ld",
 	       ksm_get("pages_shared"), ksm_get("pages_sharing"),
@@ -2243,9 +2359,17 @@ static void tree_knob_change(const char *name, long val)
 	printf(" KSM pages mapped by our processes: %ld %s, their ksm_merging_pages: %ld\n",
 	       mapped, example, merging);
 	print_poisoned();
-	printf("#   merge_across_nodes and max_page_sharing left alone from now on\n");
+	printf("#   merge_across_nodes, max_page_sharing and merge_scope left alone from now on\n");
 	fflush(stdout);
 	tree_knobs_stuck = true;
+}
+
+static void tree_knob_change_long(const char *name, long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", val);
+	tree_knob_change(name, buf);
 }
 
 /* run=2 returned: every KSM page must be unmerged by now. */
@@ -2300,7 +2424,7 @@ static void run_write(const char *val)
 /* Unmerge everything; while nothing is merged, maybe reorganise. */
 static void unmerge_phase(void)
 {
-	bool mas, mps;
+	bool mas, mps, scope;
 
 	hold_ksmd();
 	run_write("2");
@@ -2308,11 +2432,16 @@ static void unmerge_phase(void)
 		check_unmerged();
 		mas = rnd_below(3) == 0;
 		mps = rnd_below(3) == 0;
+		scope = rnd_below(3) == 0;
 		if (mas)
-			tree_knob_change("merge_across_nodes",
-					 !ksm_get("merge_across_nodes"));
+			tree_knob_change_long("merge_across_nodes",
+					      !ksm_get("merge_across_nodes"));
 		if (mps)
-			tree_knob_change("max_page_sharing", pick_max_sharing());
+			tree_knob_change_long("max_page_sharing",
+					      pick_max_sharing());
+		if (scope && have_merge_scope)
+			tree_knob_change("merge_scope",
+					 scope_words[rnd_below(3)]);
 	}
 	sleep_ms(20 + rnd_below(300));
 	run_write("1");
@@ -2359,6 +2488,8 @@ static void knobs_run(void)
 			cgroup_reclaim(rnd_below(2) ? "4M" : "16M");
 		} else if (v < 27) {
 			change_runtime_knob();
+		} else if (v < 30) {
+			domain_check();
 		}
 	}
 	ksm_write_knob("run", "1");
@@ -3070,8 +3201,10 @@ static void print_config(const char *what)
 	printf(" sleep_millisecs=%ld stable_node_chains_prune_millisecs=%ld",
 	       ksm_get("sleep_millisecs"),
 	       ksm_get("stable_node_chains_prune_millisecs"));
-	printf(" advisor_mode=%s advisor_target_scan_time=%ld\n", mode,
+	printf(" advisor_mode=%s advisor_target_scan_time=%ld", mode,
 	       ksm_get("advisor_target_scan_time"));
+	knob_word("merge_scope", mode, sizeof(mode));
+	printf(" merge_scope=%s\n", have_merge_scope ? mode : "none");
 	fflush(stdout);
 }
 
@@ -3084,13 +3217,19 @@ static void config_pick(void)
 	long mas = rnd_below(2);
 	int ret;
 
+	const char *scope = scope_words[(rnd_below(4) + 1) / 2];
+
 	saved_mas = ksm_get("merge_across_nodes");
 	saved_mps = ksm_get("max_page_sharing");
+	have_merge_scope = !ksm_read_knob_word("merge_scope", saved_scope,
+					       sizeof(saved_scope));
 	if (ksm_write_knob("run", "2"))
 		ksft_exit_fail_msg("cannot unmerge (run=2)\n");
 	ret = ksm_write_knob_long("merge_across_nodes", mas);
 	if (!ret)
 		ret = ksm_write_knob_long("max_page_sharing", mps);
+	if (!ret && have_merge_scope)
+		ret = ksm_write_knob("merge_scope", scope);
 	if (ret) {
 		/*
 		 * Nothing of ours exists yet: a kernel bug (maybe triggered
@@ -3130,10 +3269,12 @@ static bool tree_knobs_settable(void)
 	if (saved_mas < 0 || saved_mps < 2)
 		return false;
 	if (ksm_get("merge_across_nodes") != saved_mas)
-		tree_knob_change("merge_across_nodes", saved_mas);
+		tree_knob_change_long("merge_across_nodes", saved_mas);
+	if (have_merge_scope)
+		tree_knob_change("merge_scope", saved_scope);
 	if (ksm_get("max_page_sharing") == saved_mps)
-		tree_knob_change("max_page_sharing", saved_mps + 1);
-	tree_knob_change("max_page_sharing", saved_mps);
+		tree_knob_change_long("max_page_sharing", saved_mps + 1);
+	tree_knob_change_long("max_page_sharing", saved_mps);
 	return st->errors == errors;
 }
 
@@ -3187,6 +3328,8 @@ static void print_report(long seconds)
 	printf(" online_hwpoison=%ld\n", st->online_hwpoison);
 	printf("# knobs: changes=%ld failed=%ld tree_changes=%ld",
 	       st->knob_changes, st->knob_fail, st->tree_changes);
+	printf(" domain_checks=%ld cross_domain=%ld", st->domain_checks,
+	       st->cross_domain);
 	printf(" ebusy_then_ok=%ld run2_failed=%ld\n", st->tree_ebusy,
 	       st->run2_fail);
 	printf("# sys: compactions=%ld swapoff=%ld/%ld failed swapon_failed=%ld (%s)\n",
