@@ -218,7 +218,8 @@ static void test_prctl(void)
 	ok = r[0] == 0 && r[1] == -EINVAL && r[2] == 0 && r[3] == 1 &&
 	     r[4] == -EPERM && r[5] == 0 && r[6] == 0 && r[7] == 2 && extra;
 	if (!ok)
-		ksft_print_msg("prctl: get %ld, set 3 %ld, set cgroup %ld, get %ld, widen %ld, same %ld, process %ld, get %ld, args %d\n",
+		ksft_print_msg("prctl: get %ld, set 3 %ld, set cgroup %ld, get %ld, "
+			       "widen %ld, same %ld, process %ld, get %ld, args %d\n",
 			       r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
 			       extra);
 	ksft_test_result(ok, "prctl: EINVAL on bad arguments, narrows, EPERM on widening\n");
@@ -288,8 +289,8 @@ static void test_inherit(void)
 	}
 	/* 100 + the scope the exec'ed grandchild found. */
 	if (WEXITSTATUS(status) != 100 + SCOPE_CGROUP)
-		ksft_print_msg("inherit: child status %d (10-15: step failed; 100+scope after exec)\n",
-			       WEXITSTATUS(status));
+		ksft_print_msg("inherit: child status %d (10-15: a step failed, %s)\n",
+			       WEXITSTATUS(status), "100 + scope: the exec'ed one");
 	ksft_test_result(WEXITSTATUS(status) == 100 + SCOPE_CGROUP,
 			 "inherit: narrowed scope kept by fork and exec, shown in ksm_stat\n");
 }
@@ -450,7 +451,8 @@ static void test_narrow_same(void)
 out:
 	workers_stop(w, i);
 	ksm_unmerge_all();
-	ksft_test_result(ok, "narrow_same: processes narrowed to one cgroup merge, not with a global one\n");
+	ksft_test_result(ok,
+			 "narrow_same: processes narrowed to one cgroup merge, not with a global one\n");
 }
 
 /* ---- move ---- */
@@ -499,7 +501,8 @@ out:
 	workers_stop(w, i);
 	ksm_unmerge_all();
 	set_scope("global");
-	ksft_test_result(ok, "move: a process moved to another cgroup merges there, not with the old one\n");
+	ksft_test_result(ok,
+			 "move: a process moved to another cgroup merges there, not with the old one\n");
 }
 
 /* ---- fork ---- */
@@ -594,7 +597,8 @@ out:
 	close(rep[1]);
 	ksm_unmerge_all();
 	set_scope("global");
-	ksft_test_result(ok, "fork: scope process, a fork child stops sharing its parent's KSM pages\n");
+	ksft_test_result(ok,
+			 "fork: scope process, a fork child stops sharing its parent's KSM pages\n");
 }
 
 int main(int argc, char **argv)

@@ -2294,9 +2294,11 @@ static void domain_check(void)
 			continue;
 		stat_add(&st->cross_domain, 1);
 		stat_add(&st->errors, 1);
-		printf("# stress: ERROR: t=%.1fs merge_scope=process: KSM pfn %#lx mapped by pid %d at %#lx and pid %d at %#lx through 2 full scans\n",
-		       t_rel(), cross[i][0].pfn, cross[i][0].pid,
-		       cross[i][0].addr, cross[i][1].pid, cross[i][1].addr);
+		printf("# stress: ERROR: t=%.1fs merge_scope=process: KSM pfn %#lx",
+		       t_rel(), cross[i][0].pfn);
+		printf(" mapped by pid %d at %#lx and pid %d at %#lx through 2 full scans\n",
+		       cross[i][0].pid, cross[i][0].addr, cross[i][1].pid,
+		       cross[i][1].addr);
 		fflush(stdout);
 	}
 }
