@@ -178,6 +178,26 @@ static long scope_prctl(struct worker *w, long opt, long arg)
 	return worker_op(w, W_PRCTL, opt, arg, 0);
 }
 
+/* Unused prctl arguments must be 0: tried in a child of our own. */
+static int unused_args_rejected(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		bool ok = prctl(PR_SET_MEMORY_MERGE_SCOPE, SCOPE_CGROUP, 1, 0,
+				0) == -1 && errno == EINVAL;
+
+		ok = ok && prctl(PR_GET_MEMORY_MERGE_SCOPE, 1, 0, 0, 0) == -1 &&
+		     errno == EINVAL;
+		/* ... and nothing was narrowed by the bad call. */
+		ok = ok && prctl(PR_GET_MEMORY_MERGE_SCOPE, 0, 0, 0, 0) == 0;
+		_exit(!ok);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
 static void test_prctl(void)
 {
 	struct worker w;
@@ -197,31 +217,16 @@ static void test_prctl(void)
 	r[5] = scope_prctl(&w, PR_SET_MEMORY_MERGE_SCOPE, SCOPE_CGROUP);
 	r[6] = scope_prctl(&w, PR_SET_MEMORY_MERGE_SCOPE, SCOPE_PROCESS);
 	r[7] = scope_prctl(&w, PR_GET_MEMORY_MERGE_SCOPE, 0);
-	/* Unused arguments must be 0: try it in a child of our own. */
-	extra = 0;
-	{
-		pid_t pid = fork();
-		int status;
-
-		if (!pid)
-			_exit(prctl(PR_SET_MEMORY_MERGE_SCOPE, SCOPE_CGROUP, 1,
-				    0, 0) == -1 && errno == EINVAL &&
-			      prctl(PR_GET_MEMORY_MERGE_SCOPE, 1, 0, 0, 0) ==
-				      -1 && errno == EINVAL &&
-			      prctl(PR_GET_MEMORY_MERGE_SCOPE, 0, 0, 0, 0) ==
-				      0 ? 0 : 1);
-		if (pid > 0 && waitpid(pid, &status, 0) == pid &&
-		    WIFEXITED(status) && !WEXITSTATUS(status))
-			extra = 1;
-	}
+	extra = unused_args_rejected();
 	worker_stop(&w);
 	ok = r[0] == 0 && r[1] == -EINVAL && r[2] == 0 && r[3] == 1 &&
 	     r[4] == -EPERM && r[5] == 0 && r[6] == 0 && r[7] == 2 && extra;
-	if (!ok)
-		ksft_print_msg("prctl: get %ld, set 3 %ld, set cgroup %ld, get %ld, "
-			       "widen %ld, same %ld, process %ld, get %ld, args %d\n",
-			       r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-			       extra);
+	if (!ok) {
+		ksft_print_msg("prctl: get %ld, set 3 %ld, set cgroup %ld, get %ld,",
+			       r[0], r[1], r[2], r[3]);
+		printf(" widen %ld, same %ld, process %ld, get %ld, args %d\n",
+		       r[4], r[5], r[6], r[7], extra);
+	}
 	ksft_test_result(ok, "prctl: EINVAL on bad arguments, narrows, EPERM on widening\n");
 }
 
