@@ -9,6 +9,8 @@
 #   make patches-check  git am that series onto the pristine base and build it
 #   make checkpatch     checkpatch.pl --strict on every patch of the series
 #   make bench          ours vs stock KSM benchmark (BENCH_REPS runs each, default 3)
+#   make bench-scopes   two tenants' memory in each merge scope (our KSM);
+#                       report in docs/bench/scopes.md
 #   make vmhost         real QEMU guests (TCG, mem-merge=on) as KSM's clients
 #   make stress         the long KSM stress on the debug config; report in
 #                       out/stress-report.txt
@@ -20,7 +22,7 @@ KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check harness-check check-debug stress soak bench vmhost setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check harness-check check-debug stress soak bench bench-scopes vmhost setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -41,6 +43,11 @@ bench: kernel tests
 	@scripts/run-bench.sh
 	@scripts/bench-report.py
 	@scripts/bench-publish.sh
+
+bench-scopes: kernel tests
+	@scripts/mkinitramfs.sh scopes
+	@scripts/run-bench-scopes.sh
+	@scripts/bench-scopes-report.py
 
 vmhost: kernel tests
 	@scripts/mkinitramfs.sh vmhost

@@ -12,14 +12,17 @@
  *
  *   ksm_bench images -l LABEL [-n NPROC] [-s MIB] [-u UNIQUE%] [-z ZERO%]
  *		[-p PAGES_TO_SCAN] [-w SLEEP_MS] [-t TIMEOUT_S]
- *		[-c CHURN_PERMILLE] [-d CHURN_S]
+ *		[-c CHURN_PERMILLE] [-d CHURN_S] [-T TENANTS] [-S SCOPE]
  *	"Guest images": NPROC processes each hold the same MIB image, of which
  *	UNIQUE% pages differ per process and ZERO% are zero.  Reports
  *	convergence (seconds, full scans and ksmd CPU until pages_sharing
  *	reaches 95% of the achievable maximum), KSM slab metadata once merged,
  *	then the steady state while each process rewrites CHURN_PERMILLE of its
  *	shared pages every second (same content: every write to a merged page
- *	is a COW fault, and ksmd has to merge the page again).
+ *	is a COW fault, and ksmd has to merge the page again).  With -T, the
+ *	processes are dealt round-robin into TENANTS memory cgroups; with -S,
+ *	merge_scope is set to SCOPE (global, cgroup or process) for the run,
+ *	and the achievable maximum is that of the scope's domains.
  *
  * Both pin themselves, their children and ksmd to CPU 0 unless the kernel
  * command line has ksmbench.pin=0: under QEMU TCG on a busy host, a TLB
@@ -43,6 +46,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define PG		4096UL
@@ -286,15 +290,32 @@ static int kind(unsigned long i, int upct, int zpct)
 	return r < zpct ? K_ZERO : r < zpct + upct ? K_UNIQUE : K_SHARED;
 }
 
+#define TENANT_CG	"/sys/fs/cgroup/ksmbench_t%d"
+
+/* Move the calling process into tenant @t's memory cgroup. */
+static int tenant_enter(int t)
+{
+	char path[64], pid[16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), TENANT_CG "/cgroup.procs", t);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	fputs(pid, f);
+	return fclose(f);
+}
+
 static void child(struct shared *sh, int idx, const char *image, unsigned long npages,
-		  int upct, int zpct, int permille)
+		  int upct, int zpct, int permille, int tenants)
 {
 	char *mem = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned long *shared_idx, nshared = 0, i;
 	uint64_t rnd = mix(idx + 1);
 
-	if (mem == MAP_FAILED)
+	if (mem == MAP_FAILED || (tenants && tenant_enter(idx % tenants)))
 		_exit(1);
 	madvise(mem, npages * PG, MADV_NOHUGEPAGE);
 	shared_idx = malloc(npages * sizeof(*shared_idx));
@@ -338,10 +359,58 @@ static void child(struct shared *sh, int idx, const char *image, unsigned long n
 	_exit(0);
 }
 
+/*
+ * The most pages_sharing can reach: in each merge domain of k processes,
+ * every shared image page is one KSM page and k - 1 sharers, and the
+ * zero pages make groups of at most max_page_sharing per KSM page.
+ */
+static long max_sharing(int nproc, int domains, unsigned long nsh,
+			unsigned long nzero, long maxshare)
+{
+	long total = 0, k, z;
+	int d;
+
+	for (d = 0; d < domains; d++) {
+		k = nproc / domains + (d < nproc % domains);
+		z = nzero * k;
+		total += nsh * (k ? k - 1 : 0);
+		if (z > 1)
+			total += z - (z + maxshare - 1) / maxshare;
+	}
+	return total;
+}
+
+static int set_scope(const char *scope, int tenants)
+{
+	char path[64];
+	FILE *f;
+	int t;
+
+	for (t = 0; t < tenants; t++) {
+		snprintf(path, sizeof(path), TENANT_CG, t);
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -1;
+	}
+	f = fopen("/sys/fs/cgroup/cgroup.subtree_control", "w");
+	if (f) {
+		fputs("+memory", f);
+		fclose(f);
+	}
+	if (!scope)
+		return 0;
+	ksm_write("run", 2);
+	f = fopen(KSM_DIR "merge_scope", "w");
+	if (!f)	/* a kernel without merge scopes merges globally */
+		return strcmp(scope, "global") ? -1 : 0;
+	fputs(scope, f);
+	return fclose(f);
+}
+
 static int cmd_images(int argc, char **argv)
 {
-	const char *label = "images";
-	int nproc = 4, upct = 10, zpct = 10, opt, permille = 10, i;
+	const char *label = "images", *scope = NULL;
+	int nproc = 4, upct = 10, zpct = 10, opt, permille = 10, i, tenants = 0;
+	int domains;
 	long mib = 32, pts = 1000, sleep_ms = 20, timeout = 60, churn_s = 10;
 	unsigned long npages, nzero = 0, nuniq = 0, nsh = 0, j;
 	long maxshare, maxsharing, zpages, target, sharing = 0, fs0, fs, cow0, cow1;
@@ -352,7 +421,7 @@ static int cmd_images(int argc, char **argv)
 	char *image;
 	pid_t *pids;
 
-	while ((opt = getopt(argc, argv, "l:n:s:u:z:p:w:t:c:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:n:s:u:z:p:w:t:c:d:T:S:")) != -1) {
 		switch (opt) {
 		case 'l': label = optarg; break;
 		case 'n': nproc = atoi(optarg); break;
@@ -364,6 +433,8 @@ static int cmd_images(int argc, char **argv)
 		case 't': timeout = atol(optarg); break;
 		case 'c': permille = atoi(optarg); break;
 		case 'd': churn_s = atol(optarg); break;
+		case 'T': tenants = atoi(optarg); break;
+		case 'S': scope = optarg; break;
 		default: return 2;
 		}
 	}
@@ -375,13 +446,18 @@ static int cmd_images(int argc, char **argv)
 		nuniq += k == K_UNIQUE;
 		nsh += k == K_SHARED;
 	}
-	/* Each shared image page: one KSM page, nproc - 1 sharing.  The zero
-	 * pages: groups of at most max_page_sharing per KSM page. */
+	if ((tenants || scope) && set_scope(scope, tenants)) {
+		printf("BENCH %s error=scope\n", label);
+		return 1;
+	}
+	domains = 1;
+	if (scope && !strcmp(scope, "process"))
+		domains = nproc;
+	else if (scope && !strcmp(scope, "cgroup") && tenants)
+		domains = tenants;
 	maxshare = ksm_read("max_page_sharing");
 	zpages = nzero * nproc;
-	maxsharing = nsh * (nproc - 1);
-	if (zpages > 1)
-		maxsharing += zpages - (zpages + maxshare - 1) / maxshare;
+	maxsharing = max_sharing(nproc, domains, nsh, nzero, maxshare);
 	target = (maxsharing * 95 + 99) / 100;
 
 	image = malloc(npages * PG);
@@ -398,7 +474,8 @@ static int cmd_images(int argc, char **argv)
 	for (i = 0; i < nproc; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
-			child(sh, i, image, npages, upct, zpct, permille);
+			child(sh, i, image, npages, upct, zpct, permille,
+			      tenants);
 	}
 	t0 = now();
 	while (sh->ready < nproc && now() - t0 < 120)
@@ -410,8 +487,9 @@ static int cmd_images(int argc, char **argv)
 	}
 	printf("BENCH %s nproc=%d mib=%ld pages=%lu unique_pages=%lu zero_pages=%lu "
 	       "max_sharing=%ld target_sharing=%ld pages_to_scan=%ld sleep_ms=%ld "
-	       "smart_scan=%ld\n", label, nproc, mib, npages * nproc, nuniq * nproc,
-	       nzero * nproc, maxsharing, target, pts, sleep_ms, ksm_read("smart_scan"));
+	       "smart_scan=%ld tenants=%d scope=%s\n", label, nproc, mib, npages * nproc,
+	       nuniq * nproc, zpages, maxsharing, target, pts, sleep_ms,
+	       ksm_read("smart_scan"), tenants, scope ? scope : "default");
 	fflush(stdout);
 
 	/* Convergence */
@@ -497,6 +575,14 @@ out:
 			waitpid(pids[i], NULL, 0);
 		}
 	ksm_write("run", 0);
+	if (scope)
+		set_scope("global", 0);	/* the next workload starts global */
+	for (i = 0; i < tenants; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), TENANT_CG, i);
+		rmdir(path);
+	}
 	fflush(stdout);
 	return 0;
 }
@@ -532,6 +618,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: ksm_bench run -l LABEL [-m MIB] [-n NICE] -- PROGRAM ARGS...\n"
 		"       ksm_bench images -l LABEL [-n NPROC] [-s MIB] [-u UNIQUE%%] [-z ZERO%%]\n"
 		"                 [-p PAGES_TO_SCAN] [-w SLEEP_MS] [-t TIMEOUT_S]\n"
-		"                 [-c CHURN_PERMILLE] [-d CHURN_S]\n");
+		"                 [-c CHURN_PERMILLE] [-d CHURN_S] [-T TENANTS] [-S SCOPE]\n");
 	return 2;
 }

@@ -947,14 +947,13 @@ static void lat_measure(struct lat_probe *l, int secs)
  * (MADV_DONTNEED), so that the next scan of the area frees 32767
  * entries before it gets to the last page.  Neither may hold up a
  * sysfs writer or our own mprotect() for more than LAT_LIMIT pages or
- * entries.
+ * entries.  Returns false if the set-up itself failed.
  */
-static void test_latency(void)
+static bool latency_trial(struct lat_probe *merge, struct lat_probe *drop)
 {
 	size_t len = LAT_NPAGES * page_size;
-	struct lat_probe merge = {}, drop = {};
-	char *p, *probe;
 	long i, pts = ksm_get("pages_to_scan");
+	char *p, *probe;
 	bool ok;
 
 	probe = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
@@ -966,17 +965,17 @@ static void test_latency(void)
 	madvise(p, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < LAT_NPAGES; i++)
 		fill_page(p + i * page_size, 0x7a00);
-	merge.page = probe;
-	drop.page = probe;
+	merge->page = probe;
+	drop->page = probe;
 	ok = !ksm_write_knob("pages_to_scan", "1000000") &&
 	     !madvise(p, len, MADV_MERGEABLE);
-	lat_measure(&merge, LAT_SECS);
+	lat_measure(merge, LAT_SECS);
 	ok = ok && ksm_wait_counters(LAT_NPAGES / 256, LAT_NPAGES - LAT_NPAGES / 256,
 				     KSM_WAIT_SECS * 4);
 	if (!ok)
 		ksft_print_msg("the pages did not merge\n");
 	madvise(p, len - page_size, MADV_DONTNEED);
-	lat_measure(&drop, LAT_SECS);
+	lat_measure(drop, LAT_SECS);
 	if (self_entries() > 16) {
 		ksft_print_msg("%ld entries left after the drop\n", self_entries());
 		ok = false;
@@ -986,12 +985,33 @@ static void test_latency(void)
 	munmap(p, len);
 	munmap(probe, page_size);
 	ksft_print_msg("while merging: %ld pages scanned across a sysfs write\n",
-		       merge.scanned_max);
+		       merge->scanned_max);
 	ksft_print_msg("after the drop: %ld pages scanned, %ld entries freed across a call\n",
-		       drop.scanned_max, drop.freed_max);
-	ok = ok && ksm_wait_idle(KSM_WAIT_SECS);
-	ksft_test_result(ok && merge.scanned_max < LAT_LIMIT &&
-			 drop.scanned_max < LAT_LIMIT && drop.freed_max < LAT_LIMIT,
+		       drop->scanned_max, drop->freed_max);
+	return ok && ksm_wait_idle(KSM_WAIT_SECS);
+}
+
+/*
+ * A kernel that holds its locks for a whole round does so in every trial
+ * (stock: 32768 pages, every time); a host that stops the vCPU at the
+ * wrong moment (seen once in 7 runs on a loaded host, 1044 entries) does
+ * not do it again.  So a second trial, only when the first one exceeded
+ * a bound.
+ */
+static void test_latency(void)
+{
+	struct lat_probe merge = {}, drop = {};
+	bool ok = false, within = false;
+	int trial;
+
+	for (trial = 0; trial < 2 && !within; trial++) {
+		ok = latency_trial(&merge, &drop);
+		within = merge.scanned_max < LAT_LIMIT &&
+			 drop.scanned_max < LAT_LIMIT && drop.freed_max < LAT_LIMIT;
+		if (!ok)
+			break;
+	}
+	ksft_test_result(ok && within,
 			 "latency: ksm_lock and mmap_lock held for little work at a time\n");
 }
 

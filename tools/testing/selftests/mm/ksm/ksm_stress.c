@@ -1064,16 +1064,20 @@ static void op_munmap(void)
 
 	if (!pick_range(&r, &s, &l, 64))
 		return;
+	/*
+	 * Never munmap a hole: its addresses may belong to another region
+	 * by now (one that mremap grew or moved there), whose pages would go.
+	 */
 	if (x == 0 || r->n <= 16) {
-		/* whole region, with its holes */
+		/* whole region */
 		verify_range(r, 0, r->n, "before munmap");
-		munmap(r->addr, r->n * page_size);
+		for_mapped_runs(r, 0, r->n, munmap_run, 0);
 		reg_drop(r);
 	} else if (x < 5) {
 		/* the tail */
 		l = 1 + rnd_below(r->n / 4);
 		verify_range(r, r->n - l, l, "before munmap");
-		munmap(r->addr + (r->n - l) * page_size, l * page_size);
+		for_mapped_runs(r, r->n - l, l, munmap_run, 0);
 		r->n -= l;
 	} else {
 		for (i = s; i < s + l; i++)
