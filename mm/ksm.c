@@ -486,22 +486,22 @@ static u64 mm_memcg_id(struct mm_struct *mm)
 	return id;
 }
 
-static u64 domain_make(unsigned int scope, u64 id)
+/* The merge domain of @mm's pages now, @serial being its client's. */
+static u64 mm_domain(struct mm_struct *mm, u64 serial)
 {
-	return (u64)scope << KSM_DOMAIN_SCOPE_SHIFT | id;
-}
-
-/* The merge domain @c's pages belong to now. */
-static u64 client_domain_now(struct ksm_client *c)
-{
-	unsigned int scope = mm_merge_scope(c->mm);
+	unsigned int scope = mm_merge_scope(mm);
 	u64 id = 0;
 
 	if (scope == KSM_SCOPE_CGROUP)
-		id = mm_memcg_id(c->mm);
+		id = mm_memcg_id(mm);
 	else if (scope == KSM_SCOPE_PROCESS)
-		id = c->serial;
-	return domain_make(scope, id);
+		id = serial;
+	return (u64)scope << KSM_DOMAIN_SCOPE_SHIFT | id;
+}
+
+static u64 client_domain_now(struct ksm_client *c)
+{
+	return mm_domain(c->mm, c->serial);
 }
 
 /*
@@ -528,20 +528,19 @@ static struct ksm_client *client_lookup(struct mm_struct *mm)
 static bool mm_in_domain(struct mm_struct *mm, u64 domain)
 {
 	struct ksm_client *c;
-	bool in;
+	u64 serial = 0;
 
-	switch (mm_merge_scope(mm)) {
-	case KSM_SCOPE_GLOBAL:
-		return domain == domain_make(KSM_SCOPE_GLOBAL, 0);
-	case KSM_SCOPE_CGROUP:
-		return domain == domain_make(KSM_SCOPE_CGROUP, mm_memcg_id(mm));
-	default:
+	/* Only scope process needs the client's serial number. */
+	if (mm_merge_scope(mm) == KSM_SCOPE_PROCESS) {
 		spin_lock(&ksm_clients_lock);
 		c = client_lookup(mm);
-		in = c && domain == domain_make(KSM_SCOPE_PROCESS, c->serial);
+		if (c)
+			serial = c->serial;
 		spin_unlock(&ksm_clients_lock);
-		return in;
+		if (!c)
+			return false;
 	}
+	return mm_domain(mm, serial) == domain;
 }
 
 /* Tree order between two domains: -1, 0 or 1. */
@@ -1440,6 +1439,26 @@ static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
 			 unsigned long end)
 {
 	return unmerge_pages(vma, start, end, false);
+}
+
+/*
+ * Break the KSM pages of every mergeable area of @mm (and its KSM zero
+ * pages unless @keep_zero); the caller holds the mmap_lock.
+ */
+static int unmerge_mm(struct mm_struct *mm, bool keep_zero)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	int err;
+
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+			continue;
+		err = unmerge_pages(vma, vma->vm_start, vma->vm_end, keep_zero);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Undo the merge of the page @e stands for (its mm's mapping only). */
@@ -2609,8 +2628,6 @@ int ksm_disable(struct mm_struct *mm)
  */
 int ksm_narrow_merge_scope(struct mm_struct *mm, unsigned long scope)
 {
-	VMA_ITERATOR(vmi, mm, 0);
-	struct vm_area_struct *vma;
 	unsigned int was;
 	int err = 0;
 
@@ -2625,16 +2642,8 @@ int ksm_narrow_merge_scope(struct mm_struct *mm, unsigned long scope)
 	was = mm_merge_scope(mm);
 	WRITE_ONCE(mm->ksm_merge_scope, scope);
 	mmap_write_downgrade(mm);
-	if (mm_merge_scope(mm) != was) {
-		for_each_vma(vmi, vma) {
-			if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
-				continue;
-			err = unmerge_pages(vma, vma->vm_start, vma->vm_end,
-					    true);
-			if (err)
-				break;
-		}
-	}
+	if (mm_merge_scope(mm) != was)
+		err = unmerge_mm(mm, true);
 	mmap_read_unlock(mm);
 	return err;
 }
@@ -2657,22 +2666,11 @@ static int unmerge_everything(void)
 	spin_unlock(&ksm_clients_lock);
 
 	while ((c = ksm_cursor.client)) {
-		VMA_ITERATOR(vmi, c->mm, 0);
 		struct mm_struct *mm = c->mm;
-		struct vm_area_struct *vma;
 
 		mmap_read_lock(mm);
-		if (!mm_is_exiting(mm)) {
-			for_each_vma(vmi, vma) {
-				if (!(vma->vm_flags & VM_MERGEABLE) ||
-				    !vma->anon_vma)
-					continue;
-				err = unmerge_range(vma, vma->vm_start,
-						    vma->vm_end);
-				if (err)
-					break;
-			}
-		}
+		if (!mm_is_exiting(mm))
+			err = unmerge_mm(mm, false);
 		mmap_read_unlock(mm);
 		if (err)
 			break;
@@ -3152,18 +3150,24 @@ static const char * const ksm_advisor_names[] = {
 	[KSM_ADVISOR_SCAN_TIME]	= "scan-time",
 };
 
+/* A knob of named choices reads them all, the current one in brackets. */
+static ssize_t choices_show(char *buf, const char * const *names, int n,
+			    int cur)
+{
+	int i, len = 0;
+
+	for (i = 0; i < n; i++)
+		len += sysfs_emit_at(buf, len, i == cur ? "%s[%s]" : "%s%s",
+				     i ? " " : "", names[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
 static ssize_t advisor_mode_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
 {
-	enum ksm_advisor_mode cur = READ_ONCE(ksm_advisor);
-
-	return sysfs_emit(buf, "%s%s%s %s%s%s\n",
-			  cur == KSM_ADVISOR_NONE ? "[" : "",
-			  ksm_advisor_names[KSM_ADVISOR_NONE],
-			  cur == KSM_ADVISOR_NONE ? "]" : "",
-			  cur == KSM_ADVISOR_SCAN_TIME ? "[" : "",
-			  ksm_advisor_names[KSM_ADVISOR_SCAN_TIME],
-			  cur == KSM_ADVISOR_SCAN_TIME ? "]" : "");
+	return choices_show(buf, ksm_advisor_names,
+			    ARRAY_SIZE(ksm_advisor_names), READ_ONCE(ksm_advisor));
 }
 
 static ssize_t advisor_mode_store(struct kobject *kobj,
@@ -3194,14 +3198,8 @@ static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
 static ssize_t merge_scope_show(struct kobject *kobj,
 				struct kobj_attribute *attr, char *buf)
 {
-	unsigned int cur = READ_ONCE(ksm_merge_scope);
-	int i, len = 0;
-
-	for (i = 0; i < ARRAY_SIZE(ksm_scope_names); i++)
-		len += sysfs_emit_at(buf, len, i == cur ? "%s[%s]" : "%s%s",
-				     i ? " " : "", ksm_scope_names[i]);
-	len += sysfs_emit_at(buf, len, "\n");
-	return len;
+	return choices_show(buf, ksm_scope_names, ARRAY_SIZE(ksm_scope_names),
+			    READ_ONCE(ksm_merge_scope));
 }
 
 /* Like merge_across_nodes: only while there are no KSM pages. */

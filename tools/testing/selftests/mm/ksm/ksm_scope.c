@@ -312,6 +312,27 @@ static bool memcgs_ready(void)
 	       !file_write("/sys/fs/cgroup/cgroup.procs", pid);
 }
 
+/*
+ * Start @n workers holding pages tagged @base + i, workers 0 and 1 in
+ * cgroup A and the others in B, then make them mergeable.  Returns @n,
+ * or the index of the worker that could not be set up.
+ */
+static int workers_in_cgroups(struct worker *w, int n, uint64_t base,
+			      const char *test)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!worker_prepare(&w[i], base, NPAGES) ||
+		    memcg_add(i < 2 ? CG_A : CG_B, w[i].pid) ||
+		    !worker_mergeable(&w[i])) {
+			ksft_print_msg("%s: worker %d not set up\n", test, i);
+			return i;
+		}
+	}
+	return n;
+}
+
 static void test_cgroup(void)
 {
 	struct worker w[4];
@@ -323,14 +344,9 @@ static void test_cgroup(void)
 		ksft_test_result_fail("cgroup: cannot set merge_scope=cgroup\n");
 		return;
 	}
-	for (i = 0; i < 4; i++) {
-		if (!worker_prepare(&w[i], 0x5c0f0000, NPAGES) ||
-		    memcg_add(i < 2 ? CG_A : CG_B, w[i].pid) ||
-		    !worker_mergeable(&w[i])) {
-			ksft_print_msg("cgroup: worker %d not set up\n", i);
-			goto out;
-		}
-	}
+	i = workers_in_cgroups(w, 4, 0x5c0f0000, "cgroup");
+	if (i < 4)
+		goto out;
 	/* One KSM page per content per cgroup, shared twice. */
 	ok = ksm_wait_counters(2 * NPAGES, 2 * NPAGES, KSM_WAIT_SECS) &&
 	     ksm_wait_scans(2, KSM_WAIT_SECS);
@@ -474,14 +490,9 @@ static void test_move(void)
 		return;
 	}
 	/* Workers 0 and 1 in A, 2 in B, all alike. */
-	for (i = 0; i < 3; i++) {
-		if (!worker_prepare(&w[i], 0x5c130000, NPAGES) ||
-		    memcg_add(i < 2 ? CG_A : CG_B, w[i].pid) ||
-		    !worker_mergeable(&w[i])) {
-			ksft_print_msg("move: worker %d not set up\n", i);
-			goto out;
-		}
-	}
+	i = workers_in_cgroups(w, 3, 0x5c130000, "move");
+	if (i < 3)
+		goto out;
 	if (!ksm_wait_counters(NPAGES, NPAGES, KSM_WAIT_SECS)) {
 		ksft_print_msg("move: A's two workers did not merge\n");
 		goto out;
