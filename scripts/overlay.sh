@@ -32,9 +32,11 @@ owned | while read -r f; do
 	fi
 done
 # MAINTAINERS here is our entry alone, merged into the base's file.
-python3 "$TOP/scripts/maintainers-merge.py" "$BASE/MAINTAINERS" "$TOP/MAINTAINERS" > "$SRC/MAINTAINERS.new"
-if cmp -s "$SRC/MAINTAINERS.new" "$SRC/MAINTAINERS"; then
-	rm "$SRC/MAINTAINERS.new"
+# (a name of its own: two builds, fast and debug, may lay the tree at once)
+merged=$SRC/MAINTAINERS.new.$$
+python3 "$TOP/scripts/maintainers-merge.py" "$BASE/MAINTAINERS" "$TOP/MAINTAINERS" > "$merged"
+if cmp -s "$merged" "$SRC/MAINTAINERS"; then
+	rm "$merged"
 else
-	mv "$SRC/MAINTAINERS.new" "$SRC/MAINTAINERS"
+	mv "$merged" "$SRC/MAINTAINERS"
 fi
