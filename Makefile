@@ -11,6 +11,8 @@
 #   make bench          ours vs stock KSM benchmark (BENCH_REPS runs each, default 3)
 #   make bench-scopes   two tenants' memory in each merge scope (our KSM);
 #                       report in docs/bench/scopes.md
+#   make profile        where the kernel's time goes during WORKLOAD (a ksm_bench
+#                       command line), ours and stock: out/profile/report.md
 #   make vmhost         real QEMU guests (TCG, mem-merge=on) as KSM's clients
 #   make stress         the long KSM stress on the debug config; report in
 #                       out/stress-report.txt
@@ -22,7 +24,7 @@ KSM ?= ours
 CONFIG ?= fast
 export KSM CONFIG
 
-.PHONY: all run check harness-check check-debug stress soak bench bench-scopes vmhost setup base source kernel tests patches patches-check checkpatch clean
+.PHONY: all run check harness-check check-debug stress soak bench bench-scopes profile vmhost setup base source kernel tests patches patches-check checkpatch clean
 
 all: run
 
@@ -48,6 +50,13 @@ bench-scopes: kernel tests
 	@scripts/mkinitramfs.sh scopes
 	@scripts/run-bench-scopes.sh
 	@scripts/bench-scopes-report.py
+
+WORKLOAD ?= images -l images-s64 -n 4 -s 64 -p 1000 -w 20 -t 120 -c 10 -d 5
+export WORKLOAD
+profile: kernel tests
+	@$(MAKE) --no-print-directory kernel KSM=stock
+	@scripts/run-profile.sh
+	@scripts/profile-report.py
 
 vmhost: kernel tests
 	@scripts/mkinitramfs.sh vmhost

@@ -33,6 +33,7 @@ SECTIONS = [
         ('converge_s', 'seconds until pages_sharing >= 95% of max', 's', 'lower'),
         ('converge_full_scans', 'full scans completed by then', 'scans', 'lower'),
         ('converge_ksmd_cpu_s', 'ksmd CPU by then', 's', 'lower'),
+        ('converge_ksmd_cpu_ms_per_mib', 'ksmd CPU per MiB merged by then', 'ms/MiB', 'lower'),
         ('merged_pct', 'pages_sharing after one more full scan', '% of max', 'higher'),
     ]),
     ('3. Steady state (images, 1% of the shared pages rewritten per second, 5 s)', ('images-',), [
@@ -41,8 +42,9 @@ SECTIONS = [
         ('steady_saved_mib', 'memory saved (mean pages_sharing)', 'MiB', 'higher'),
     ]),
     ('4. Metadata (images, once merged)', ('images-',), [
-        ('meta_bytes', 'KSM slab objects (ksm_* caches, active_objs x objsize)', 'bytes', 'lower'),
-        ('meta_slab_bytes', 'slab pages of the ksm_* caches', 'bytes', 'lower'),
+        ('meta_bytes', 'KSM slab objects (ksm_* caches, active_objs x objsize; ours: + index buckets)', 'bytes', 'lower'),
+        ('meta_slab_bytes', 'slab pages of the ksm_* caches (ours: + index buckets)', 'bytes', 'lower'),
+        ('meta_index_bytes', "of which ours' content index buckets (index_bytes)", 'bytes', 'info'),
         ('meta_per_scanned_page', 'per scanned page', 'bytes', 'lower'),
         ('meta_per_merged_page', 'per merged page (pages_sharing)', 'bytes', 'lower'),
     ]),
@@ -63,8 +65,13 @@ SECTIONS = [
 DEFINITIONS = [
     'Merge speed is upstream ksm_tests\' own figure: size / time until two full scans '
     'have completed after MADV_MERGEABLE; it does not check how much was merged.',
-    'ksmd CPU: utime+stime of ksmd from /proc/<pid>/stat (10 ms ticks) over the run; '
-    'under TCG on a busy host it also counts time the vCPU thread was descheduled.',
+    'ksmd CPU: ksmd\'s process CPU clock (clock_getcpuclockid(), the scheduler\'s '
+    'sum_exec_runtime, in ns) over the run; under TCG on a busy host it also counts time '
+    'the vCPU thread was descheduled, unless QEMU_ICOUNT is set (guest time then counts '
+    'instructions).',
+    'Reproducibility: "previous" is the ratio of the run before this one (out/bench/raw-prev, '
+    'kept by make bench); "agree" says whether the two are within 5% of each other. A ratio '
+    'counts only where they agree.',
     'Convergence: the images workload\'s achievable maximum of pages_sharing is computed from '
     'its layout (shared pages: nproc-1 each; zero pages: groups of max_page_sharing); the '
     'clock starts at run=1, after every process has filled its memory and madvised it.',
@@ -101,13 +108,13 @@ def label_commands():
     return cmds
 
 
-def parse():
+def parse(raw=RAW):
     """{kernel: {label: {key: [value per run]}}}, runs per kernel, notes."""
     data = {k: {} for k in KERNELS}
     runs = {k: 0 for k in KERNELS}
     notes = []
     order = []
-    for path in sorted(glob.glob(os.path.join(RAW, 'r*-*.log'))):
+    for path in sorted(glob.glob(os.path.join(raw, 'r*-*.log'))):
         m = re.match(r'r(\d+)-(ours|stock)\.log$', os.path.basename(path))
         if not m:
             continue
@@ -217,7 +224,14 @@ def size_of(label):
     return int(m.group(1)) if m else None
 
 
-def markdown(table, runs, notes, cmds):
+def agree_txt(r, p):
+    """Does the previous run's ratio @p reproduce this one's (within 5%)?"""
+    if r in (None, INF, -1.0, 0.0) or p in (None, INF, -1.0, 0.0):
+        return '–'
+    return 'yes' if abs(r / p - 1) <= 0.05 else 'no'
+
+
+def markdown(table, runs, notes, cmds, prev):
     arrow = {'higher': '↑', 'lower': '↓', 'info': ''}
     rev = subprocess.run(['git', '-C', TOP, 'rev-parse', '--short', 'HEAD'],
                          capture_output=True, text=True).stdout.strip()
@@ -238,18 +252,24 @@ def markdown(table, runs, notes, cmds):
         if r['section'] != section:
             section = r['section']
             lines += ['', '### ' + section, '',
-                      '| workload | figure | unit | ours | stock | ours/stock |',
-                      '|---|---|---|---|---|---|']
-        lines.append('| `%s` | %s %s | %s | %s | %s | %s |' % (
+                      '| workload | figure | unit | ours | stock | ours/stock | previous | agree |',
+                      '|---|---|---|---|---|---|---|---|']
+        p = prev.get((r['label'], r['key']))
+        lines.append('| `%s` | %s %s | %s | %s | %s | %s | %s | %s |' % (
             r['label'], r['figure'], arrow[r['better']], r['unit'],
             cell(r['ours'], runs['ours']), cell(r['stock'], runs['stock']),
-            ratio_txt(r['ratio'])))
+            ratio_txt(r['ratio']), ratio_txt(p), agree_txt(r['ratio'], p)))
     lines += ['', '### 7. Scale', '',
               'The `-sN` rows above are the same workload at several sizes '
               '(MiB: per ksm_tests run, or per process for the images); `bench.png` plots them.',
               '', '### Workloads', '']
     for lb in cmds:
         lines.append('- `%s`: `%s`' % (lb, cmds[lb]))
+    both = [agree_txt(r['ratio'], prev.get((r['label'], r['key']))) for r in table
+            if r['better'] != 'info']
+    if prev:
+        lines += ['', '**Reproducibility:** %d of %d ratios agree within 5%% with the previous '
+                  'run.' % (both.count('yes'), both.count('yes') + both.count('no'))]
     lines += ['', '### How the figures are taken', ''] + ['- ' + n for n in DEFINITIONS]
     if notes:
         lines += ['', '### Notes on this run', ''] + ['- ' + n for n in notes]
@@ -323,7 +343,11 @@ def main():
             if runs[k]:
                 notes.append('%s: no ksm_* caches in /proc/slabinfo, so no metadata figures' % k)
     table = rows(data, order, runs)
-    md = markdown(table, runs, notes, label_commands())
+    prev = {}
+    pdata, pruns, _, porder = parse(RAW + '-prev')
+    if all(pruns.values()):
+        prev = {(r['label'], r['key']): r['ratio'] for r in rows(pdata, porder, pruns)}
+    md = markdown(table, runs, notes, label_commands(), prev)
     with open(os.path.join(OUT, 'report.md'), 'w') as f:
         f.write(md)
     plot(table)

@@ -8,6 +8,9 @@
 #                       printed nothing for this long: the guest is hung;
 #   30 s after "### HARNESS DONE" the host ends a guest that did not power off;
 #   BOOT_TIMEOUT (2400) the whole boot.
+# QEMU_ICOUNT (e.g. shift=4,sleep=off): guest time counts executed
+# instructions (-icount), so the host's load drops out of guest timings;
+# one host thread then runs both vCPUs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mode=${1:-check}
@@ -36,10 +39,12 @@ mem=(-m 2G,slots=2,maxmem=4G
 append="console=ttyS0 loglevel=5 panic=-1 zram.num_devices=2"
 append+=" memhp_default_state=online_movable ksmharness.timeout=$test_timeout"
 append+=" ${KERNEL_APPEND:-}"
+icount=()
+[ -n "${QEMU_ICOUNT:-}" ] && icount=(-icount "$QEMU_ICOUNT")
 rm -f "$logs/qemu.pid"
 # watch-guest.py enforces the bounds; timeout(1) only backs it up.
 timeout --foreground -k 10 $((boot_timeout + 60)) \
-	qemu-system-x86_64 -accel "$accel" -cpu max -smp 2,sockets=2,cores=1,threads=1 "${mem[@]}" \
+	qemu-system-x86_64 -accel "$accel" -cpu max -smp 2,sockets=2,cores=1,threads=1 "${mem[@]}" "${icount[@]}" \
 	-kernel "${KERNEL_IMAGE:-$OUT/arch/x86/boot/bzImage}" -initrd "$CACHE/initramfs-$mode.cpio.gz" \
 	-append "$append" -display none -monitor none -no-reboot -pidfile "$logs/qemu.pid" \
 	-serial "file:$logs/console.log" -serial stdio </dev/null |

@@ -7,6 +7,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 reps=${BENCH_REPS:-3}
 raw=$TOP/out/bench/raw
+# The last run's logs stay as raw-prev: the report says which ratios it
+# reproduces.
+if ls "$raw"/r*-*.log >/dev/null 2>&1; then
+	rm -rf "$raw-prev"
+	mv "$raw" "$raw-prev"
+fi
 rm -rf "$raw"
 mkdir -p "$raw"
 # slab_nomerge: else the KSM caches are merged into same-sized ones and

@@ -7,7 +7,7 @@
  *   ksm_bench run -l LABEL [-m MIB] [-n NICE] -- PROGRAM ARGS...
  *	Run PROGRAM (upstream's ksm_tests), pass its output through, and
  *	report its "Average speed" lines (speed, speed2), its wall time,
- *	ksmd's CPU time (utime+stime) while it ran, and MIB per ksmd
+ *	ksmd's CPU time (ns clock) while it ran, and MIB per ksmd
  *	CPU-second.
  *
  *   ksm_bench images -l LABEL [-n NPROC] [-s MIB] [-u UNIQUE%] [-z ZERO%]
@@ -23,6 +23,13 @@
  *	processes are dealt round-robin into TENANTS memory cgroups; with -S,
  *	merge_scope is set to SCOPE (global, cgroup or process) for the run,
  *	and the achievable maximum is that of the scope's domains.
+ *
+ *   ksm_bench -P run|images ...
+ *	Also sample the kernel over what is measured (the kernel must be booted
+ *	with profile=2): /proc/profile is reset when it starts and dumped as
+ *	"PROFILE <label> step=S" and "PROFILE <label> <bucket> <hits>" lines
+ *	when it ends (images: "<label>-converge", then "<label>-steady");
+ *	scripts/profile-report.py maps buckets to functions.
  *
  * Both pin themselves, their children and ksmd to CPU 0 unless the kernel
  * command line has ksmbench.pin=0: under QEMU TCG on a busy host, a TLB
@@ -119,29 +126,20 @@ static int ksmd_pid(void)
 	return pid;
 }
 
-/* ksmd's utime+stime in seconds, from /proc/<pid>/stat; -1 if not found. */
+/*
+ * ksmd's CPU time in seconds, to the nanosecond: its process CPU clock
+ * (clock_getcpuclockid(), the scheduler's sum_exec_runtime), where
+ * /proc/<pid>/stat's utime+stime come in 10 ms ticks.  -1 if not found.
+ */
 static double ksmd_cpu(void)
 {
 	int pid = ksmd_pid();
-	char path[64], buf[512], *p;
-	unsigned long ut, st;
-	FILE *f;
+	struct timespec ts;
+	clockid_t cid;
 
-	if (!pid)
+	if (!pid || clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (!p || !(p = strrchr(buf, ')')))
-		return -1;
-	/* after "pid (comm)": state is field 3, utime 14, stime 15 */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		   &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A /proc/vmstat counter; -1 if the kernel has none of that name. */
@@ -199,6 +197,47 @@ static long slab_bytes(const char *label, long *slab_pages_bytes, int print)
 
 /* ------------------------------------------------------------------ */
 
+static int profiling;	/* -P */
+
+/* Zero the kernel's profile (/proc/profile, profile=2 boot parameter). */
+static void profile_start(void)
+{
+	FILE *f;
+
+	if (!profiling)
+		return;
+	f = fopen("/proc/profile", "w");
+	if (!f || fputs("0\n", f) < 0 || fclose(f))
+		printf("PROFILE error=reset (boot with profile=2)\n");
+}
+
+/* Print the profile's non-empty buckets as PROFILE lines. */
+static void profile_dump(const char *label, const char *phase)
+{
+	unsigned int buf[4096];
+	unsigned long idx = 0;
+	size_t n, i;
+	FILE *f;
+
+	if (!profiling)
+		return;
+	f = fopen("/proc/profile", "r");
+	if (!f) {
+		printf("PROFILE error=open\n");
+		return;
+	}
+	while ((n = fread(buf, sizeof(buf[0]), 4096, f)) > 0) {
+		for (i = 0; i < n; i++, idx++) {
+			if (idx == 0)
+				printf("PROFILE %s%s step=%u\n", label, phase, buf[0]);
+			else if (buf[i])
+				printf("PROFILE %s%s %lu %u\n", label, phase, idx - 1, buf[i]);
+		}
+	}
+	fclose(f);
+	fflush(stdout);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	const char *label = "run";
@@ -221,6 +260,7 @@ static int cmd_run(int argc, char **argv)
 	if (pipe(pfd))
 		return 1;
 	fflush(stdout);
+	profile_start();
 	c0 = ksmd_cpu();
 	t0 = now();
 	pid = fork();
@@ -247,8 +287,9 @@ static int cmd_run(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	t1 = now();
 	c1 = ksmd_cpu();
+	profile_dump(label, "");
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	printf("BENCH %s rc=%d wall_s=%.3f ksmd_cpu_s=%.2f", label, status, t1 - t0, c1 - c0);
+	printf("BENCH %s rc=%d wall_s=%.3f ksmd_cpu_s=%.4f", label, status, t1 - t0, c1 - c0);
 	if (status == 0 && nspeed >= 1) {
 		printf(" speed=%.3f", speed[0]);
 		if (nspeed >= 2)
@@ -416,7 +457,7 @@ static int cmd_images(int argc, char **argv)
 	long maxshare, maxsharing, zpages, target, sharing = 0, fs0, fs, cow0, cow1;
 	long meta, meta_pages, shared_pages;
 	double t0, t, c0, c, reach_t = -1, reach_c = -1;
-	long reach_fs = -1;
+	long reach_fs = -1, reach_sharing = 0, index = -1;
 	struct shared *sh;
 	char *image;
 	pid_t *pids;
@@ -494,6 +535,7 @@ static int cmd_images(int argc, char **argv)
 
 	/* Convergence */
 	fs0 = ksm_read("full_scans");
+	profile_start();
 	c0 = ksmd_cpu();
 	t0 = now();
 	ksm_write("run", 1);
@@ -503,6 +545,7 @@ static int cmd_images(int argc, char **argv)
 		sharing = ksm_read("pages_sharing");
 		fs = ksm_read("full_scans");
 		if (sharing >= target) {
+			reach_sharing = sharing;
 			reach_t = t - t0;
 			reach_fs = fs - fs0;
 			reach_c = ksmd_cpu() - c0;
@@ -515,8 +558,9 @@ static int cmd_images(int argc, char **argv)
 		printf("BENCH %s converge=timeout timeout_s=%ld sharing_at_timeout=%ld "
 		       "full_scans_at_timeout=%ld\n", label, timeout, sharing, fs - fs0);
 	} else {
-		printf("BENCH %s converge_s=%.2f converge_full_scans=%ld converge_ksmd_cpu_s=%.2f\n",
-		       label, reach_t, reach_fs, reach_c);
+		printf("BENCH %s converge_s=%.3f converge_full_scans=%ld converge_ksmd_cpu_s=%.4f "
+		       "converge_ksmd_cpu_ms_per_mib=%.3f\n", label, reach_t, reach_fs, reach_c,
+		       1000.0 * reach_c / ((double)reach_sharing * PG / (1 << 20)));
 	}
 	fflush(stdout);
 
@@ -527,7 +571,15 @@ static int cmd_images(int argc, char **argv)
 		usleep(50000);
 	sharing = ksm_read("pages_sharing");
 	shared_pages = ksm_read("pages_shared");
+	profile_dump(label, "-converge");
 	meta = slab_bytes(label, &meta_pages, 1);
+	/* Ours also has index buckets (kvmalloc, not in a ksm_* cache). */
+	index = ksm_read("index_bytes");
+	if (meta >= 0 && index > 0) {
+		meta += index;
+		meta_pages += index;
+		printf("BENCH %s meta_index_bytes=%ld\n", label, index);
+	}
 	printf("BENCH %s merged_pct=%.1f pages_shared=%ld pages_sharing=%ld general_profit=%ld",
 	       label, maxsharing ? 100.0 * sharing / maxsharing : 0, shared_pages, sharing,
 	       ksm_read("general_profit"));
@@ -544,6 +596,7 @@ static int cmd_images(int argc, char **argv)
 		int n = 0;
 
 		cow0 = vmstat("cow_ksm");
+		profile_start();
 		c0 = ksmd_cpu();
 		t0 = now();
 		sh->writes = 0;
@@ -557,9 +610,10 @@ static int cmd_images(int argc, char **argv)
 			n++;
 		}
 		c = ksmd_cpu() - c0;
+		profile_dump(label, "-steady");
 		cow1 = vmstat("cow_ksm");
 		sh->phase = PH_EXIT;
-		printf("BENCH %s churn_writes_per_s=%.0f steady_ksmd_cpu_pct=%.1f "
+		printf("BENCH %s churn_writes_per_s=%.0f steady_ksmd_cpu_pct=%.2f "
 		       "steady_saved_mib=%.1f steady_saved_min_mib=%.1f", label,
 		       sh->writes / (t - t0), 100.0 * c / (t - t0),
 		       n ? sum / n * PG / (1 << 20) : 0, min * PG / (1 << 20));
@@ -611,12 +665,17 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pin();
+	if (argc > 1 && !strcmp(argv[1], "-P")) {
+		profiling = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "images"))
 		return cmd_images(argc - 1, argv + 1);
-	fprintf(stderr, "usage: ksm_bench run -l LABEL [-m MIB] [-n NICE] -- PROGRAM ARGS...\n"
-		"       ksm_bench images -l LABEL [-n NPROC] [-s MIB] [-u UNIQUE%%] [-z ZERO%%]\n"
+	fprintf(stderr, "usage: ksm_bench [-P] run -l LABEL [-m MIB] [-n NICE] -- PROGRAM ARGS...\n"
+		"       ksm_bench [-P] images -l LABEL [-n NPROC] [-s MIB] [-u UNIQUE%%] [-z ZERO%%]\n"
 		"                 [-p PAGES_TO_SCAN] [-w SLEEP_MS] [-t TIMEOUT_S]\n"
 		"                 [-c CHURN_PERMILLE] [-d CHURN_S] [-T TENANTS] [-S SCOPE]\n");
 	return 2;
