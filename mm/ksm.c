@@ -13,21 +13,25 @@
  * the walk and the list can be advanced together; entries whose page has
  * disappeared are dropped as the walk passes them.
  *
- * A page is compared against two trees, both ordered by page content
- * (memcmp):
+ * A page is looked up, by a checksum of its content, in two hash indexes
+ * (upstream's "stable tree" and "unstable tree"; see "Content indexes"):
  *
- *  - the stable tree holds one descriptor (struct ksm_shared) per KSM
+ *  - the stable index holds one descriptor (struct ksm_shared) per KSM
  *    page: a write-protected page mapped in place of identical pages.
- *    Its content can never change, so the tree stays sorted.  A match
- *    here replaces our pte with one pointing at the KSM page.
+ *    Its content can never change.  A match here replaces our pte with
+ *    one pointing at the KSM page.
  *
- *  - the unstable tree holds entries for ordinary pages that did not
- *    change between two visits (a cheap checksum tells).  Their content
- *    may still change behind our back, so the tree is only a hint: it is
- *    thrown away after each full scan and any match is re-verified after
- *    both pages have been write-protected.  A match turns our page into
- *    a new KSM page (inserted in the stable tree) and maps it in place of
- *    the other one.
+ *  - the unstable index holds entries for ordinary pages seen for the
+ *    first time, or that did not change since the last visit (the
+ *    checksum tells).  Their content may still change behind our back,
+ *    so the index is only a hint: it is emptied after each full scan.  A
+ *    match turns our page into a new KSM page (inserted in the stable
+ *    index) and maps it in place of the other one.
+ *
+ * Whatever an index says, two pages are merged only once both are
+ * write-protected and compared equal in full.  Pages that stay merged
+ * cost a later scan little: it steps over them under the page table lock
+ * as it walks (cursor_pass_merged()).
  *
  * A KSM folio is marked by folio->mapping pointing at its descriptor with
  * PAGE_MAPPING_KSM set; the descriptor records the folio's pfn, not a
@@ -42,8 +46,8 @@
  * Pages are only merged within a merge domain: all clients (merge_scope
  * global), the processes of one memory cgroup (cgroup), or one process
  * (process); a process may narrow its own scope with a prctl.  The
- * domain is the first key of both trees, so no lookup ever compares the
- * content of pages of two domains (see "Merge domains" below).
+ * domain is part of the key of both indexes, so no lookup ever compares
+ * the content of pages of two domains (see "Merge domains" below).
  *
  * Writing to a KSM page always copies it (do_wp_page).  Unmerging (the
  * MADV_UNMERGEABLE advice, run=2, prctl off, and mremap before it moves
@@ -52,7 +56,7 @@
  *
  * Locking
  * -------
- *  ksm_lock (mutex): the trees, descriptors, entries and all counters
+ *  ksm_lock (mutex): the indexes, descriptors, entries and all counters
  *	except the zero page ones, the scan cursor, and knobs that depend on
  *	the trees.  ksmd holds it for a chunk of pages (KSM_CHUNK_PAGES, each
  *	step of bounded work); run=2 for its whole unmerge; memory hot-remove
@@ -74,6 +78,7 @@
  */
 
 #include <linux/freezer.h>
+#include <linux/hash.h>
 #include <linux/hashtable.h>
 #include <linux/highmem.h>
 #include <linux/huge_mm.h>
@@ -86,7 +91,6 @@
 #include <linux/oom.h>
 #include <linux/pagewalk.h>
 #include <linux/prctl.h>
-#include <linux/rbtree.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/secretmem.h>
@@ -117,6 +121,9 @@
  * @serial: never reused: the domain of the client's pages in scope process
  * @domain: the merge domain of its pages, taken when the cursor enters
  *	@mm in a new round (client_domain_now())
+ * @first_merged: pages merged at first sight, decaying (first_sight_*())
+ * @first_broken: of those, the ones written to before the next visit
+ * @first_off: rounds left without first-sight merging in @mm
  */
 struct ksm_client {
 	struct list_head link;
@@ -128,30 +135,37 @@ struct ksm_client {
 	bool revisited;
 	u64 serial;
 	u64 domain;
+	unsigned int first_merged;
+	unsigned int first_broken;
+	unsigned int first_off;
 };
 
 /*
  * Low bits of ksm_entry.addr_flags; the address itself is page aligned.
  * E_ROUND is the parity of the scan round in which the entry was put into
- * the unstable tree: that tree is simply forgotten at the end of a round,
+ * the unstable index: that index is simply forgotten at the end of a round,
  * and an entry still flagged from the previous round is not in it.
  */
-#define E_UNSTABLE	BIT(0)	/* in the unstable tree */
+#define E_UNSTABLE	BIT(0)	/* in the unstable index */
 #define E_STABLE	BIT(1)	/* listed by a stable descriptor */
 #define E_ROUND		BIT(2)
 #define E_AGE_SHIFT	3	/* smart scan: visits without merging */
 #define E_AGE_MASK	(7UL << E_AGE_SHIFT)
 #define E_SKIP_SHIFT	6	/* smart scan: visits left to skip */
 #define E_SKIP_MASK	(7UL << E_SKIP_SHIFT)
+#define E_SEEN		BIT(9)	/* visited before: its checksum is known */
+#define E_FIRST		BIT(10)	/* went on at first sight, not yet revisited */
 
 /**
  * struct ksm_entry - what KSM remembers about one scanned page
  * @next: the client's next entry (higher address)
  * @client: the client whose mm maps the page
  * @addr_flags: page address and E_* flags
- * @rb: node in the unstable tree (E_UNSTABLE)
- * @csum: checksum of the page when last seen (when not E_STABLE)
- * @tree_nid: which unstable tree the entry is in (E_UNSTABLE)
+ * @hnode: in a bucket of the unstable index (E_UNSTABLE)
+ * @csum: checksum of the page when last seen (when not E_STABLE):
+ *	64 bits, so that two different pages in one index practically
+ *	never share a key
+ * @tree_nid: the NUMA node part of its unstable index key (E_UNSTABLE)
  * @shared: the stable descriptor this entry is listed by (E_STABLE)
  * @sibling: in @shared's list of entries
  * @anon_vma: anon_vma of the vma at the time of merging, referenced:
@@ -166,8 +180,8 @@ struct ksm_entry {
 	unsigned long addr_flags;
 	union {
 		struct {
-			struct rb_node rb;
-			u32 csum;
+			struct hlist_node hnode;
+			u64 csum;
 			u16 tree_nid;
 		};
 		struct {
@@ -180,23 +194,24 @@ struct ksm_entry {
 
 /**
  * struct ksm_shared - descriptor of one KSM page
- * @rb: node in the stable tree (the head of a chain)
+ * @hnode: in a bucket of the stable index (the head of a chain)
  * @head: the chain head this duplicate hangs on (a duplicate)
  * @dups: a head's list of duplicates, or a duplicate's link in it
  * @entries: the entries known to map the page
  * @pfn: where the KSM folio is; only trusted if the folio points back
  * @nr_entries: length of @entries, limited by max_page_sharing
  * @domain: the merge domain the KSM page was made in, and is shared in
- * @nid: NUMA node of the tree this descriptor is in
- * @is_dup: a duplicate, not in the tree itself
+ * @csum: checksum of the KSM page's (unchanging) content
+ * @nid: NUMA node of the "tree" (the index key's node) it is in
+ * @is_dup: a duplicate, not in the index itself
  *
  * KSM pages of equal content form a chain: once a KSM page is shared
  * max_page_sharing times, another one with the same content is made,
- * a duplicate hanging off the descriptor that sits in the tree.
+ * a duplicate hanging off the descriptor that sits in the index.
  */
 struct ksm_shared {
 	union {
-		struct rb_node rb;
+		struct hlist_node hnode;
 		struct ksm_shared *head;
 	};
 	struct list_head dups;
@@ -204,6 +219,7 @@ struct ksm_shared {
 	unsigned long pfn;
 	u64 domain;
 	unsigned int nr_entries;
+	u64 csum;
 	u16 nid;
 	bool is_dup;
 };
@@ -215,6 +231,8 @@ struct ksm_cursor {
 	struct ksm_entry **link;	/* where the entry for addr belongs */
 	unsigned int round;		/* parity matches E_ROUND */
 	bool yielded;			/* gave way to the mm's writer once */
+	unsigned int revisits;		/* merged pages the seek may pass */
+	unsigned int passed;		/* and did pass, still merged */
 };
 
 #define KSM_RUN_STOP	0
@@ -229,8 +247,18 @@ static DEFINE_HASHTABLE(ksm_client_hash, 10);
 static u64 ksm_client_serial;		/* under ksm_clients_lock */
 static struct ksm_cursor ksm_cursor;
 
-static struct rb_root ksm_stable_root[MAX_NUMNODES];
-static struct rb_root ksm_unstable_root[MAX_NUMNODES];
+/*
+ * The stable and unstable "trees" are hash indexes (see "Content
+ * indexes" below): a power of two of buckets, @count items in them.
+ */
+struct ksm_index {
+	struct hlist_head *buckets;
+	unsigned int bits;
+	unsigned long count;
+};
+
+static struct ksm_index ksm_stable_index;
+static struct ksm_index ksm_unstable_index;
 
 static struct kmem_cache *ksm_client_cache;
 static struct kmem_cache *ksm_entry_cache;
@@ -274,7 +302,7 @@ static unsigned long ksm_round_start_scanned;	/* pages_scanned then */
 /* Statistics (under ksm_lock, read racily) */
 static unsigned long ksm_pages_shared;	/* descriptors with entries */
 static unsigned long ksm_pages_sharing;	/* further entries on them */
-static unsigned long ksm_pages_unshared;	/* entries in unstable tree */
+static unsigned long ksm_pages_unshared;	/* entries in unstable index */
 static unsigned long ksm_entries_total;
 static unsigned long ksm_full_scans;
 static unsigned long ksm_pages_scanned;
@@ -283,7 +311,7 @@ static unsigned long ksm_chains;		/* heads with duplicates */
 static unsigned long ksm_chained;	/* KSM pages in such chains */
 
 /* Checksum of a page full of zeroes, for use_zero_pages. */
-static u32 ksm_zero_csum __read_mostly;
+static u64 ksm_zero_csum __read_mostly;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
@@ -353,10 +381,10 @@ static inline bool shared_folio_current(struct folio *kfolio)
 	return sh && READ_ONCE(sh->pfn) == folio_pfn(kfolio);
 }
 
-static u32 page_csum(struct page *page)
+static u64 page_csum(struct page *page)
 {
 	void *addr = kmap_local_page(page);
-	u32 csum = xxhash(addr, PAGE_SIZE, 0);
+	u64 csum = xxhash(addr, PAGE_SIZE, 0);
 
 	kunmap_local(addr);
 	return csum;
@@ -371,15 +399,25 @@ static bool page_is_zero_filled(struct page *page)
 	return zero;
 }
 
-static int page_cmp(struct page *a, struct page *b)
+/*
+ * Do two pages hold the same bytes?  Only equality matters (the indexes
+ * are not ordered by content): eight words at a time, one branch each.
+ */
+static bool page_same(struct page *a, struct page *b)
 {
-	void *pa = kmap_local_page(a);
-	void *pb = kmap_local_page(b);
-	int ret = memcmp(pa, pb, PAGE_SIZE);
+	const unsigned long *pa = kmap_local_page(a);
+	const unsigned long *pb = kmap_local_page(b);
+	unsigned long diff = 0;
+	unsigned int i;
 
+	for (i = 0; i < PAGE_SIZE / sizeof(long) && !diff; i += 8)
+		diff = (pa[i] ^ pb[i]) | (pa[i + 1] ^ pb[i + 1]) |
+		       (pa[i + 2] ^ pb[i + 2]) | (pa[i + 3] ^ pb[i + 3]) |
+		       (pa[i + 4] ^ pb[i + 4]) | (pa[i + 5] ^ pb[i + 5]) |
+		       (pa[i + 6] ^ pb[i + 6]) | (pa[i + 7] ^ pb[i + 7]);
 	kunmap_local(pb);
 	kunmap_local(pa);
-	return ret;
+	return !diff;
 }
 
 /*
@@ -429,15 +467,15 @@ static struct vm_area_struct *entry_vma(struct ksm_entry *e)
 /*
  * merge_scope splits the clients into merge domains, and a page is only
  * ever compared with, let alone merged with, pages of its own domain: the
- * domain is the first key of the stable and unstable trees (and so of
- * chains, whose KSM pages compare equal), and a lookup steers by it
- * without reading another domain's page.  The scope in force for an mm is
+ * domain is part of the key of the stable and unstable indexes (and so of
+ * chains, whose KSM pages compare equal), and a lookup compares it before
+ * it reads any page.  The scope in force for an mm is
  * the narrower of the system's and the mm's own (PR_SET_MEMORY_MERGE_SCOPE,
  * kept across fork and exec).  A domain is a 64-bit value: the scope in
  * the top bits, then the memory cgroup's id (never reused while the system
  * runs) or the client's serial number.
  *
- * The unstable tree is ordered by a snapshot of each client's domain,
+ * The unstable index is keyed by a snapshot of each client's domain,
  * taken when the cursor enters the client in a new round.  Merging
  * re-checks it under the mmap_lock of the mm concerned: the prctl narrows
  * a scope under that lock held for write, so no merge in the old domain
@@ -543,15 +581,107 @@ static bool mm_in_domain(struct mm_struct *mm, u64 domain)
 	return mm_domain(mm, serial) == domain;
 }
 
-/* Tree order between two domains: -1, 0 or 1. */
-static int domain_cmp(u64 a, u64 b)
-{
-	return a < b ? -1 : a > b;
-}
-
 static inline u64 entry_domain(const struct ksm_entry *e)
 {
 	return e->client->domain;
+}
+
+/* ------------------------------------------------------------------ */
+/* Content indexes                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The stable and the unstable "tree" are hash indexes keyed by (merge
+ * domain, NUMA node of the tree, checksum of the content).  A lookup
+ * hashes the key to a bucket and reads a page only for the items whose
+ * whole key is equal - normally just the page it merges with - where a
+ * tree ordered by content would read and compare a page at every level of
+ * its descent (for unstable pages, with an mmap_lock round trip and a page
+ * table walk each time).  An equal checksum is never trusted: pages are
+ * merged only once write-protected and compared equal in full.  The
+ * checksum has 64 bits, so that two different pages practically never
+ * share a key: a lookup takes the first item whose key is equal.
+ *
+ * A KSM page is keyed by the checksum of its content, which cannot
+ * change.  An unstable entry is keyed by the checksum its page had when
+ * it went in: a page changed since is not found by its new content, and
+ * a lookup by the old one finds it unequal - no harm done, where it left
+ * a content tree unsorted.
+ *
+ * The unstable index is emptied at the end of every round and sized then
+ * for the next one, a bucket per KSM_UNSTABLE_PER_BUCKET entries; the
+ * stable index is rehashed then if it holds KSM_STABLE_PER_BUCKET KSM
+ * pages or more per bucket on average (to about half as many), or less
+ * than a quarter of a page per bucket.  Within
+ * [KSM_INDEX_MIN_BITS, KSM_INDEX_MAX_BITS]; short of memory for a new
+ * size, the old one stays.  Under ksm_lock.
+ */
+#define KSM_INDEX_MIN_BITS	8
+#define KSM_INDEX_MAX_BITS	22
+#define KSM_UNSTABLE_PER_BUCKET	4
+#define KSM_STABLE_PER_BUCKET	2
+
+static struct hlist_head *index_bucket(struct ksm_index *ix, u64 domain,
+				       int nid, u64 csum)
+{
+	u64 key = csum ^ (domain * GOLDEN_RATIO_64) ^ ((u64)nid << 48);
+
+	return &ix->buckets[hash_64(key, ix->bits)];
+}
+
+/* log2 of the number of buckets for @n items, @per to a bucket. */
+static unsigned int index_bits_for(unsigned long n, unsigned int per)
+{
+	unsigned int bits = order_base_2(n / per + 1);
+
+	return clamp(bits, KSM_INDEX_MIN_BITS, KSM_INDEX_MAX_BITS);
+}
+
+static struct hlist_head *index_alloc(unsigned int bits)
+{
+	return kvcalloc(1UL << bits, sizeof(struct hlist_head),
+			GFP_KERNEL | __GFP_NOWARN);
+}
+
+static int index_init(struct ksm_index *ix)
+{
+	ix->bits = KSM_INDEX_MIN_BITS;
+	ix->buckets = index_alloc(ix->bits);
+	return ix->buckets ? 0 : -ENOMEM;
+}
+
+static unsigned long index_bytes(struct ksm_index *ix)
+{
+	return sizeof(struct hlist_head) << READ_ONCE(ix->bits);
+}
+
+static struct hlist_head *stable_bucket(struct ksm_shared *sh)
+{
+	return index_bucket(&ksm_stable_index, sh->domain, sh->nid, sh->csum);
+}
+
+/* Rehash the stable index if it is too full or too empty (see above). */
+static void stable_index_resize(void)
+{
+	struct ksm_index *ix = &ksm_stable_index;
+	unsigned int bits = index_bits_for(ix->count, KSM_STABLE_PER_BUCKET);
+	unsigned long i, n = 1UL << ix->bits;
+	struct hlist_head *old = ix->buckets;
+	struct hlist_node *tmp;
+	struct ksm_shared *sh;
+
+	if (bits <= ix->bits && bits + 2 >= ix->bits)
+		return;
+	ix->buckets = index_alloc(bits);
+	if (!ix->buckets) {
+		ix->buckets = old;
+		return;
+	}
+	ix->bits = bits;
+	for (i = 0; i < n; i++)
+		hlist_for_each_entry_safe(sh, tmp, &old[i], hnode)
+			hlist_add_head(&sh->hnode, stable_bucket(sh));
+	kvfree(old);
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,12 +752,11 @@ static void chain_add(struct ksm_shared *head, struct ksm_shared *dup)
 }
 
 /*
- * Take a descriptor out of the stable tree or its chain.  A head that has
- * duplicates hands its place in the tree to the first of them.
+ * Take a descriptor out of the stable index or its chain.  A head that
+ * has duplicates hands its place in the index to the first of them.
  */
 static void chain_remove(struct ksm_shared *sh)
 {
-	struct rb_root *root = &ksm_stable_root[sh->nid];
 	struct ksm_shared *head = sh->is_dup ? sh->head : sh;
 	struct ksm_shared *heir, *d;
 
@@ -643,7 +772,8 @@ static void chain_remove(struct ksm_shared *sh)
 		return;
 	}
 	if (list_empty(&sh->dups)) {
-		rb_erase(&sh->rb, root);
+		hlist_del(&sh->hnode);
+		ksm_stable_index.count--;
 		return;
 	}
 	heir = list_first_entry(&sh->dups, struct ksm_shared, dups);
@@ -652,7 +782,8 @@ static void chain_remove(struct ksm_shared *sh)
 	list_for_each_entry(d, &heir->dups, dups)
 		d->head = heir;
 	heir->is_dup = false;
-	rb_replace_node(&sh->rb, &heir->rb, root);
+	hlist_add_before(&heir->hnode, &sh->hnode);
+	hlist_del(&sh->hnode);
 }
 
 /* The KSM folio is gone: forget its descriptor and detach its entries. */
@@ -662,8 +793,12 @@ static void shared_prune(struct ksm_shared *sh)
 	struct hlist_node *tmp;
 
 	trace_ksm_remove_ksm_page(sh->pfn);
-	hlist_for_each_entry_safe(e, tmp, &sh->entries, sibling)
+	hlist_for_each_entry_safe(e, tmp, &sh->entries, sibling) {
+		/* Merged at first sight, all written to before a revisit. */
+		if (e->addr_flags & E_FIRST)
+			e->client->first_broken++;
 		entry_unlink_shared(e);
+	}
 	chain_remove(sh);
 	kmem_cache_free(ksm_shared_cache, sh);
 }
@@ -719,58 +854,59 @@ changed:
 }
 
 /*
- * Insert a new descriptor for @kpage: into the tree, or as a duplicate on
- * the chain of a KSM page with the same content (all full, then).
+ * Insert a new descriptor for @kpage (its key set): into the index, or as
+ * a duplicate on the chain of a KSM page with the same content (all full,
+ * then).
  */
 static void stable_insert(struct ksm_shared *sh, struct page *kpage)
 {
-	struct rb_root *root = &ksm_stable_root[sh->nid];
-	struct rb_node **link, *parent;
+	struct hlist_head *bucket = stable_bucket(sh);
+	struct ksm_shared *other;
+	struct folio *kfolio;
+	bool same;
 
 again:
-	link = &root->rb_node;
-	parent = NULL;
-	while (*link) {
-		struct ksm_shared *other = rb_entry(*link, struct ksm_shared, rb);
-		struct folio *kfolio;
-		int cmp = domain_cmp(sh->domain, other->domain);
-
-		if (cmp)
-			goto descend;
+	hlist_for_each_entry(other, bucket, hnode) {
+		if (other->csum != sh->csum || other->domain != sh->domain ||
+		    other->nid != sh->nid)
+			continue;
 		kfolio = shared_get_folio(other, false);
 		if (!kfolio)
-			goto again;
-		cmp = page_cmp(kpage, &kfolio->page);
+			goto again;	/* @other was pruned */
+		same = page_same(kpage, &kfolio->page);
 		folio_put(kfolio);
-		if (!cmp) {
+		if (same) {
 			chain_add(other, sh);
 			return;
 		}
-descend:
-		parent = *link;
-		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 	}
-	rb_link_node(&sh->rb, parent, link);
-	rb_insert_color(&sh->rb, root);
+	hlist_add_head(&sh->hnode, bucket);
+	ksm_stable_index.count++;
 }
 
 /*
- * Call @fn on every descriptor of the stable trees, or only on those
+ * Call @fn on every descriptor of the stable index, or only on those
  * outside chains unless @chains.  @fn may prune the descriptor it is given
  * (a head's duplicates are visited first, so a head handing its place to
- * one has nothing left to visit there).
+ * one has nothing left to visit there), or move it elsewhere in the
+ * index, and so prune others: each bucket is taken off the index and its
+ * descriptors put back one by one before their visit.
  */
 static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 			    void *arg, bool chains)
 {
+	struct ksm_index *ix = &ksm_stable_index;
 	struct ksm_shared *sh, *d, *tmp;
-	struct rb_node *node, *next;
-	int nid;
+	unsigned long i;
 
-	for (nid = 0; nid < MAX_NUMNODES; nid++) {
-		for (node = rb_first(&ksm_stable_root[nid]); node; node = next) {
-			next = rb_next(node);
-			sh = rb_entry(node, struct ksm_shared, rb);
+	for (i = 0; i < (1UL << ix->bits); i++) {
+		HLIST_HEAD(todo);
+
+		hlist_move_list(&ix->buckets[i], &todo);
+		while (!hlist_empty(&todo)) {
+			sh = hlist_entry(todo.first, struct ksm_shared, hnode);
+			hlist_del(&sh->hnode);
+			hlist_add_head(&sh->hnode, &ix->buckets[i]);
 			if (list_empty(&sh->dups) || chains) {
 				list_for_each_entry_safe(d, tmp, &sh->dups, dups)
 					fn(d, arg);
@@ -846,46 +982,38 @@ static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
 }
 
 /*
- * Look up a KSM page of @domain with the content of @page that may be
- * shared once more; referenced if found.
+ * Look up a KSM page of @domain whose content has the checksum @csum of
+ * @page's, and that may be shared once more; referenced if found.  Not
+ * compared here: merge_page() compares the pages once @page is
+ * write-protected, which it has to anyway.
  */
-static struct folio *stable_find(struct page *page, int nid, u64 domain)
+static struct folio *stable_find(struct page *page, int nid, u64 domain,
+				 u64 csum)
 {
-	struct rb_root *root = &ksm_stable_root[nid];
-	struct rb_node *node;
+	struct hlist_head *bucket = index_bucket(&ksm_stable_index, domain,
+						 nid, csum);
+	struct ksm_shared *sh;
 	struct folio *kfolio;
 	bool retry;
 
 again:
 	retry = false;
-	node = root->rb_node;
-	while (node) {
-		struct ksm_shared *sh = rb_entry(node, struct ksm_shared, rb);
-		int cmp = domain_cmp(domain, sh->domain);
-
-		if (cmp) {
-			node = cmp < 0 ? node->rb_left : node->rb_right;
+	hlist_for_each_entry(sh, bucket, hnode) {
+		if (sh->csum != csum || sh->domain != domain || sh->nid != nid)
 			continue;
-		}
 		kfolio = shared_get_folio(sh, false);
 		if (!kfolio)
-			goto again;
-		cmp = page_cmp(page, &kfolio->page);
-		if (!cmp && !shared_on_its_node(sh, kfolio)) {
+			goto again;	/* @sh was pruned */
+		if (!shared_on_its_node(sh, kfolio)) {
 			/* Migrated since: not for this tree's pages. */
 			shared_move_tree(sh, kfolio);
 			folio_put(kfolio);
 			goto again;
 		}
-		if (!cmp) {
-			kfolio = chain_pick(sh, kfolio, &retry);
-			if (retry)
-				goto again;
-			return kfolio;
-		}
-		folio_put(kfolio);
-		node = cmp < 0 ? node->rb_left : node->rb_right;
-		cond_resched();
+		kfolio = chain_pick(sh, kfolio, &retry);
+		if (retry)
+			goto again;
+		return kfolio;
 	}
 	return NULL;
 }
@@ -963,16 +1091,18 @@ static void entry_leave_stable(struct ksm_entry *e)
 }
 
 /* ------------------------------------------------------------------ */
-/* Unstable tree                                                        */
+/* Unstable index                                                       */
 /* ------------------------------------------------------------------ */
 
 static void entry_leave_unstable(struct ksm_entry *e)
 {
 	bool this_round = !!(e->addr_flags & E_ROUND) == (ksm_cursor.round & 1);
 
-	/* An entry flagged in the previous round sits in a forgotten tree. */
-	if (this_round)
-		rb_erase(&e->rb, &ksm_unstable_root[e->tree_nid]);
+	/* An entry flagged in the previous round sits in a forgotten index. */
+	if (this_round) {
+		hlist_del(&e->hnode);
+		ksm_unstable_index.count--;
+	}
 	e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
 	ksm_pages_unshared--;
 }
@@ -985,30 +1115,46 @@ static void entry_leave_trees(struct ksm_entry *e)
 		entry_leave_unstable(e);
 }
 
-/* End of a round: the unstable trees are forgotten, entries clear lazily. */
+/*
+ * End of a round: the unstable index is forgotten, its entries clear
+ * lazily; it starts again empty, sized for the number of entries.
+ */
 static void unstable_forget(void)
 {
-	int nid;
+	struct ksm_index *ix = &ksm_unstable_index;
+	unsigned int bits = index_bits_for(ksm_entries_total,
+					   KSM_UNSTABLE_PER_BUCKET);
+	struct hlist_head *fresh = NULL;
 
-	for (nid = 0; nid < MAX_NUMNODES; nid++)
-		ksm_unstable_root[nid] = RB_ROOT;
+	if (bits != ix->bits)
+		fresh = index_alloc(bits);
+	if (fresh) {
+		kvfree(ix->buckets);
+		ix->buckets = fresh;
+		ix->bits = bits;
+	} else {
+		memset(ix->buckets, 0, index_bytes(ix));
+	}
+	ix->count = 0;
 	ksm_cursor.round++;
 }
 
-/* Empty the unstable trees at once, clearing the entries in them. */
+/* Empty the unstable index at once, clearing the entries in it. */
 static void unstable_clear(void)
 {
-	struct ksm_entry *e, *tmp;
-	int nid;
+	struct ksm_index *ix = &ksm_unstable_index;
+	struct hlist_node *tmp;
+	struct ksm_entry *e;
+	unsigned long i;
 
-	for (nid = 0; nid < MAX_NUMNODES; nid++) {
-		rbtree_postorder_for_each_entry_safe(e, tmp,
-						     &ksm_unstable_root[nid], rb) {
+	for (i = 0; i < (1UL << ix->bits); i++) {
+		hlist_for_each_entry_safe(e, tmp, &ix->buckets[i], hnode) {
 			e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
 			ksm_pages_unshared--;
 		}
-		ksm_unstable_root[nid] = RB_ROOT;
+		INIT_HLIST_HEAD(&ix->buckets[i]);
 	}
+	ix->count = 0;
 }
 
 /* The page an unstable entry stands for, referenced, if still a candidate. */
@@ -1038,27 +1184,26 @@ out:
 }
 
 /*
- * Look for a page with the content of @page in the unstable tree, and
- * insert @e there if none is found.  Returns the matching entry, with its
- * page referenced in *@peer_page, or NULL.
+ * Look for a page whose content has the checksum @e->csum of @page's in
+ * the unstable index, and insert @e there if none is found.  Returns the
+ * matching entry, with its page referenced in *@peer_page, or NULL.  Not
+ * compared here: make_ksm_page() and merge_page() compare the pages once
+ * write-protected, which they have to anyway.
  */
 static struct ksm_entry *unstable_find_or_insert(struct ksm_entry *e,
 						 struct page *page, int nid,
 						 struct page **peer_page)
 {
-	struct rb_root *root = &ksm_unstable_root[nid];
-	struct rb_node **link, *parent;
+	struct hlist_head *bucket = index_bucket(&ksm_unstable_index,
+						 entry_domain(e), nid, e->csum);
+	struct ksm_entry *other;
+	struct page *opage;
 
 again:
-	link = &root->rb_node;
-	parent = NULL;
-	while (*link) {
-		struct ksm_entry *other = rb_entry(*link, struct ksm_entry, rb);
-		struct page *opage;
-		int cmp = domain_cmp(entry_domain(e), entry_domain(other));
-
-		if (cmp)
-			goto descend;
+	hlist_for_each_entry(other, bucket, hnode) {
+		if (other->csum != e->csum || other->tree_nid != nid ||
+		    entry_domain(other) != entry_domain(e))
+			continue;
 		cond_resched();
 		opage = entry_get_page(other);
 		if (!opage) {
@@ -1071,24 +1216,16 @@ again:
 			put_page(opage);
 			return NULL;
 		}
-		cmp = page_cmp(page, opage);
-		if (!cmp && !nodes_may_merge(page_to_nid(page),
-					     page_to_nid(opage))) {
+		if (!nodes_may_merge(page_to_nid(page), page_to_nid(opage))) {
 			/* Migrated since it was inserted: no partner here. */
 			put_page(opage);
 			return NULL;
 		}
-		if (!cmp) {
-			*peer_page = opage;
-			return other;
-		}
-		put_page(opage);
-descend:
-		parent = *link;
-		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
+		*peer_page = opage;
+		return other;
 	}
-	rb_link_node(&e->rb, parent, link);
-	rb_insert_color(&e->rb, root);
+	hlist_add_head(&e->hnode, bucket);
+	ksm_unstable_index.count++;
 	e->tree_nid = nid;
 	e->addr_flags |= E_UNSTABLE;
 	if (ksm_cursor.round & 1)
@@ -1241,10 +1378,38 @@ static struct folio *lock_small_folio(struct page *page)
 	return folio;
 }
 
+/*
+ * The scan's fast path, taken by the seek under the page table lock: a
+ * page still merged since the last visit, that is, mapped at the address
+ * of the cursor's next entry and the KSM page that entry is listed by, in
+ * its own domain.  Its visit would find nothing to do: the cursor steps
+ * over it in place, without a page reference, an mmap_lock round trip or
+ * a page table walk of its own.  At most cur->revisits pages, what is
+ * left of ksmd's budget; ksm_lock is held.
+ */
+static bool cursor_pass_merged(struct ksm_cursor *cur, struct page *page,
+			       unsigned long addr)
+{
+	struct ksm_entry *e = *cur->link;
+
+	if (!cur->revisits || !e || entry_addr(e) != addr ||
+	    !entry_is_stable(e) || folio_shared(page_folio(page)) != e->shared ||
+	    e->shared->domain != entry_domain(e))
+		return false;
+	e->addr_flags &= ~E_FIRST;
+	cur->addr = addr + PAGE_SIZE;
+	cur->link = &e->next;
+	cur->revisits--;
+	cur->passed++;
+	ksm_pages_scanned++;
+	return true;
+}
+
 /* Is the page at this pte one the scan (or the unmerging) looks for? */
 struct page_seek {
 	bool want_ksm;		/* KSM (or KSM zero) mappings to break */
 	bool keep_zero;		/* but not the KSM zero page ones */
+	struct ksm_cursor *cur;	/* the scan's: pass merged pages in place */
 	unsigned long addr;	/* where it was found */
 	struct page *page;	/* the page, referenced (scan only) */
 };
@@ -1288,6 +1453,8 @@ static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 			return false;
 		page = NULL;
 	} else {
+		if (seek->cur && cursor_pass_merged(seek->cur, page, addr))
+			return false;
 		get_page(page);
 	}
 	seek->page = page;
@@ -1510,7 +1677,7 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	if (!folio)
 		goto unlock_kfolio;
 	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
-	    wrprotect_pte(vma, folio, addr, &orig) || page_cmp(page, kpage))
+	    wrprotect_pte(vma, folio, addr, &orig) || !page_same(page, kpage))
 		goto unlock;
 	err = replace_pte(vma, addr, page, kfolio ? kpage : NULL, orig);
 	if (!err && kfolio) {
@@ -1569,7 +1736,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	    folio_mapcount(folio) != 1 ||
 	    !nodes_may_merge(page_to_nid(page), page_to_nid(peer_page)) ||
 	    wrprotect_pte(vma, folio, entry_addr(e), &orig) ||
-	    page_cmp(page, peer_page)) {
+	    !page_same(page, peer_page)) {
 		folio_unlock(folio);
 		goto fail;
 	}
@@ -1585,6 +1752,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	sh->pfn = folio_pfn(folio);
 	sh->domain = entry_domain(e);
 	sh->nid = tree_nid(folio_nid(folio));
+	sh->csum = page_csum(page);	/* write-protected: final */
 	/* From now on rmap walks on the folio go through the descriptor. */
 	WRITE_ONCE(folio->mapping, shared_mapping(sh));
 	trace_ksm_merge_one_page(folio_pfn(folio), e, mm, 0, sh->domain);
@@ -1622,6 +1790,49 @@ static struct page *split_shared_folio(struct ksm_entry *e, struct page *page,
 }
 
 /*
+ * First-sight merging: a page seen for the first time goes on into the
+ * unstable index at once, instead of waiting a round for its checksum to
+ * show that it does not change, so that static duplicates merge within
+ * the first full scan.  A page so merged and written to before ksmd's
+ * next visit was merged too early: a COW fault for nothing.  When that
+ * happens to more than a quarter of a client's first-sight merges (of at
+ * least FIRST_SIGHT_MIN), first-sight merging is off in its mm for
+ * FIRST_SIGHT_OFF_ROUNDS rounds.  Both counts decay by half every round.
+ * Every other page keeps the checksum test, including a page of an
+ * address seen before, which is how a page that COWs after merging waits
+ * a round before it merges again.
+ */
+#define FIRST_SIGHT_MIN		64
+#define FIRST_SIGHT_OFF_ROUNDS	8
+
+static bool first_sight_on(struct ksm_client *c)
+{
+	return !c->first_off;
+}
+
+/* The cursor enters @c in a new round. */
+static void first_sight_round(struct ksm_client *c)
+{
+	if (c->first_off) {
+		c->first_off--;
+	} else if (c->first_merged >= FIRST_SIGHT_MIN &&
+		   c->first_broken * 4 > c->first_merged) {
+		c->first_off = FIRST_SIGHT_OFF_ROUNDS;
+		c->first_merged = 0;
+		c->first_broken = 0;
+	}
+	c->first_merged /= 2;
+	c->first_broken /= 2;
+}
+
+/* @e has just been merged; count it if it went on at first sight. */
+static void first_sight_merged(struct ksm_entry *e)
+{
+	if ((e->addr_flags & E_FIRST) && entry_is_stable(e))
+		e->client->first_merged++;
+}
+
+/*
  * Two identical ordinary pages: make one a KSM page, map it for both.
  * Consumes the reference on @peer_page.
  */
@@ -1652,6 +1863,9 @@ static void merge_pair(struct ksm_entry *e, struct page *page,
 		entry_break(ke);
 		if (entry_is_stable(ke))
 			entry_leave_stable(ke);
+	} else {
+		first_sight_merged(ke);
+		first_sight_merged(other);
 	}
 	folio_put(kfolio);
 out:
@@ -1722,17 +1936,22 @@ static void smart_age(struct ksm_entry *e)
 static void scan_page(struct ksm_entry *e, struct page *page)
 {
 	struct folio *folio = page_folio(page);
+	bool first = !(e->addr_flags & E_SEEN);
+	bool went_first = e->addr_flags & E_FIRST;
 	struct ksm_entry *peer;
 	struct page *peer_page;
 	struct folio *kfolio;
 	int nid;
-	u32 csum;
+	u64 csum;
 
+	e->addr_flags = (e->addr_flags | E_SEEN) & ~E_FIRST;
 	if (entry_is_stable(e)) {
 		bool merged = folio_shared(folio) == e->shared;
 
 		if (merged && e->shared->domain == entry_domain(e))
 			return;		/* still merged */
+		if (!merged && went_first)
+			e->client->first_broken++;
 		entry_leave_stable(e);
 		if (merged) {
 			/* Merged in a domain its mm has left: unmerge. */
@@ -1760,23 +1979,28 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	}
 
 	nid = tree_nid(page_to_nid(page));
-	kfolio = stable_find(page, nid, entry_domain(e));
+	csum = page_csum(page);
+	kfolio = stable_find(page, nid, entry_domain(e), csum);
 	if (kfolio) {
 		merge_page(e, page, kfolio);
 		folio_put(kfolio);
 		return;
 	}
 
-	csum = page_csum(page);
 	if (ksm_use_zero_pages && csum == ksm_zero_csum &&
 	    !merge_page(e, page, NULL))
 		return;
 
-	/* Only a page that kept its content since the last visit goes on. */
+	/*
+	 * Only a page that kept its content since the last visit goes on,
+	 * or one seen for the first time (first-sight merging).
+	 */
 	if (e->csum != csum) {
 		e->csum = csum;
 		e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
-		return;
+		if (!first || !first_sight_on(e->client))
+			return;
+		e->addr_flags |= E_FIRST;
 	}
 
 	peer = unstable_find_or_insert(e, page, nid, &peer_page);
@@ -1803,8 +2027,9 @@ static void cursor_set(struct ksm_client *c)
 	if (c->round != ksm_full_scans) {
 		c->round = ksm_full_scans;
 		c->revisited = false;
-		/* None of its entries is in this round's unstable tree yet. */
+		/* None of its entries is in this round's unstable index yet. */
 		c->domain = client_domain_now(c);
+		first_sight_round(c);
 	}
 	c->missed = false;
 }
@@ -1888,6 +2113,7 @@ static void round_end(void)
 	WRITE_ONCE(ksm_full_scans, ksm_full_scans + 1);
 	unstable_forget();
 	stable_prune_stale(chains_prune_due());
+	stable_index_resize();
 	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
 		advisor_adjust();
 }
@@ -2077,7 +2303,7 @@ static enum scan_step mm_seek_page(struct mm_struct *mm, unsigned long addr,
 	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
-		struct page_seek seek = {};
+		struct page_seek seek = { .cur = &ksm_cursor };
 		unsigned long start = max(addr, vma->vm_start);
 
 		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
@@ -2227,9 +2453,13 @@ static unsigned int ksm_scan_chunk(unsigned int nr, bool last,
 	while (READ_ONCE(ksm_run) == KSM_RUN_MERGE) {
 		if (used >= nr && !last)
 			return used;
+		/* Pages still merged may be passed within what is left. */
+		ksm_cursor.revisits = used + 1 < nr ? nr - used - 1 : 0;
+		ksm_cursor.passed = 0;
 		/* Someone waits for ksm_lock: give way within a page. */
 		step = atomic_read(&ksm_lock_waiters) ? SCAN_YIELD :
 						       scan_next(&e, &page);
+		used += ksm_cursor.passed;
 		if (step == SCAN_IDLE)
 			break;
 		if (step == SCAN_YIELD) {
@@ -2922,10 +3152,18 @@ static long ksm_zero_pages_total(void)
 	return n;
 }
 
+/* Bytes of the buckets of both content indexes. */
+static unsigned long ksm_index_bytes(void)
+{
+	return index_bytes(&ksm_stable_index) +
+	       index_bytes(&ksm_unstable_index);
+}
+
 static long ksm_general_profit(void)
 {
 	return (long)(ksm_pages_sharing + ksm_zero_pages_total()) * PAGE_SIZE -
-		ksm_entries_total * sizeof(struct ksm_entry);
+		ksm_entries_total * sizeof(struct ksm_entry) -
+		ksm_index_bytes();
 }
 
 /* ------------------------------------------------------------------ */
@@ -3021,18 +3259,13 @@ static struct kobj_attribute run_attr = __ATTR_RW(run);
 /* Changing how the trees are organised needs them empty. */
 static bool ksm_trees_empty(void)
 {
-	int nid;
-
-	for (nid = 0; nid < MAX_NUMNODES; nid++)
-		if (!RB_EMPTY_ROOT(&ksm_stable_root[nid]))
-			return false;
-	return true;
+	return !ksm_stable_index.count;
 }
 
 /*
  * Set a knob that decides how the trees are organised (merge_across_nodes,
  * max_page_sharing, merge_scope): only while there are no KSM pages, else
- * -EBUSY.  The unstable tree is emptied and every client's domain taken
+ * -EBUSY.  The unstable index is emptied and every client's domain taken
  * again under the new value.  Under ksm_lock.
  */
 static int set_tree_knob(unsigned int *var, unsigned int val)
@@ -3239,6 +3472,7 @@ KSM_STAT(pages_skipped, READ_ONCE(ksm_pages_skipped));
 KSM_STAT(pages_scanned, READ_ONCE(ksm_pages_scanned));
 KSM_STAT(full_scans, READ_ONCE(ksm_full_scans));
 KSM_STAT(general_profit, ksm_general_profit());
+KSM_STAT(index_bytes, ksm_index_bytes());
 KSM_STAT(ksm_zero_pages, ksm_zero_pages_total());
 KSM_STAT(stable_node_chains, READ_ONCE(ksm_chains));
 KSM_STAT(stable_node_dups, READ_ONCE(ksm_chained));
@@ -3266,6 +3500,7 @@ static struct attribute *ksm_attrs[] = {
 	&pages_scanned_attr.attr,
 	&full_scans_attr.attr,
 	&general_profit_attr.attr,
+	&index_bytes_attr.attr,
 	&ksm_zero_pages_attr.attr,
 	&stable_node_chains_attr.attr,
 	&stable_node_dups_attr.attr,
@@ -3290,6 +3525,10 @@ static int __init ksm_init(void)
 		goto fail;
 	}
 	ksm_zero_csum = page_csum(ZERO_PAGE(0));
+	if (index_init(&ksm_stable_index) || index_init(&ksm_unstable_index)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 
 	ksmd_task = kthread_run(ksmd_main, NULL, "ksmd");
 	if (IS_ERR(ksmd_task)) {
@@ -3315,6 +3554,8 @@ static int __init ksm_init(void)
 	return 0;
 
 fail:
+	kvfree(ksm_stable_index.buckets);
+	kvfree(ksm_unstable_index.buckets);
 	kmem_cache_destroy(ksm_shared_cache);
 	kmem_cache_destroy(ksm_entry_cache);
 	kmem_cache_destroy(ksm_client_cache);
