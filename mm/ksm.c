@@ -97,7 +97,6 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
-#include <linux/xxhash.h>
 
 #include <asm/tlbflush.h>
 #include "internal.h"
@@ -255,6 +254,7 @@ struct ksm_index {
 	struct hlist_head *buckets;
 	unsigned int bits;
 	unsigned long count;
+	unsigned long peak;	/* of @count this round (unstable) */
 };
 
 static struct ksm_index ksm_stable_index;
@@ -381,13 +381,37 @@ static inline bool shared_folio_current(struct folio *kfolio)
 	return sh && READ_ONCE(sh->pfn) == folio_pfn(kfolio);
 }
 
+/*
+ * Checksum of a page's content: the key of the content indexes, and the
+ * test of whether a page changed between two visits.  Four lanes; each
+ * word is xor-ed into its lane, which is then multiplied by an odd
+ * constant - a bijection, so two pages that differ in a single word never
+ * share a checksum - and the lanes are folded and mixed with xxh64's
+ * avalanche.  About half the instructions per byte of xxh64, which ksmd
+ * spent nearly half its time in.  Not a cryptographic hash: a collision
+ * only costs a comparison that fails.
+ */
+#define CSUM_MUL	0x9e3779b97f4a7c15ULL	/* odd */
+
 static u64 page_csum(struct page *page)
 {
-	void *addr = kmap_local_page(page);
-	u64 csum = xxhash(addr, PAGE_SIZE, 0);
+	const u64 *w = kmap_local_page(page);
+	u64 a = 1, b = 2, c = 3, d = 4, h;
+	unsigned int i;
 
-	kunmap_local(addr);
-	return csum;
+	for (i = 0; i < PAGE_SIZE / sizeof(u64); i += 4) {
+		a = (a ^ w[i]) * CSUM_MUL;
+		b = (b ^ w[i + 1]) * CSUM_MUL;
+		c = (c ^ w[i + 2]) * CSUM_MUL;
+		d = (d ^ w[i + 3]) * CSUM_MUL;
+	}
+	kunmap_local(w);
+	h = rol64(a, 1) + rol64(b, 7) + rol64(c, 12) + rol64(d, 18);
+	h ^= h >> 33;
+	h *= 0xc2b2ae3d27d4eb4fULL;
+	h ^= h >> 29;
+	h *= 0x165667b19e3779f9ULL;
+	return h ^ (h >> 32);
 }
 
 static bool page_is_zero_filled(struct page *page)
@@ -608,13 +632,15 @@ static inline u64 entry_domain(const struct ksm_entry *e)
  * a lookup by the old one finds it unequal - no harm done, where it left
  * a content tree unsorted.
  *
- * The unstable index is emptied at the end of every round and sized then
- * for the next one, a bucket per KSM_UNSTABLE_PER_BUCKET entries; the
- * stable index is rehashed then if it holds KSM_STABLE_PER_BUCKET KSM
- * pages or more per bucket on average (to about half as many), or less
- * than a quarter of a page per bucket.  Within
- * [KSM_INDEX_MIN_BITS, KSM_INDEX_MAX_BITS]; short of memory for a new
- * size, the old one stays.  Under ksm_lock.
+ * An index holds between PER and 2 * PER items per bucket on average
+ * (PER: KSM_UNSTABLE_PER_BUCKET entries, KSM_STABLE_PER_BUCKET KSM pages),
+ * within [KSM_INDEX_MIN_BITS, KSM_INDEX_MAX_BITS] bits: an insert that
+ * makes it fuller rehashes it into more buckets at once.  At the end of a
+ * round the unstable index starts again empty, sized for the most entries
+ * it held in the round, and the stable index is rehashed into fewer
+ * buckets if it holds less than a quarter of PER per bucket.  Short of
+ * memory for a new size, the old one stays.  Not while stable_for_each()
+ * walks the buckets.  Under ksm_lock.
  */
 #define KSM_INDEX_MIN_BITS	8
 #define KSM_INDEX_MAX_BITS	22
@@ -629,12 +655,19 @@ static struct hlist_head *index_bucket(struct ksm_index *ix, u64 domain,
 	return &ix->buckets[hash_64(key, ix->bits)];
 }
 
-/* log2 of the number of buckets for @n items, @per to a bucket. */
+/* log2 of the number of buckets for @n items, @per to 2 * @per a bucket. */
 static unsigned int index_bits_for(unsigned long n, unsigned int per)
 {
-	unsigned int bits = order_base_2(n / per + 1);
+	unsigned int bits = n / per ? ilog2(n / per) : 0;
 
 	return clamp(bits, KSM_INDEX_MIN_BITS, KSM_INDEX_MAX_BITS);
+}
+
+/* More than 2 * @per items per bucket: time for more buckets. */
+static bool index_too_full(struct ksm_index *ix, unsigned int per)
+{
+	return ix->count > (2UL * per) << ix->bits &&
+	       ix->bits < KSM_INDEX_MAX_BITS;
 }
 
 static struct hlist_head *index_alloc(unsigned int bits)
@@ -660,28 +693,55 @@ static struct hlist_head *stable_bucket(struct ksm_shared *sh)
 	return index_bucket(&ksm_stable_index, sh->domain, sh->nid, sh->csum);
 }
 
-/* Rehash the stable index if it is too full or too empty (see above). */
-static void stable_index_resize(void)
+/*
+ * Move every item of @ix into 1 << @bits new buckets, each into the one
+ * @bucket_of() says; false, and nothing changed, if short of memory.
+ */
+static bool index_rehash(struct ksm_index *ix, unsigned int bits,
+			 struct hlist_head *(*bucket_of)(struct hlist_node *))
 {
-	struct ksm_index *ix = &ksm_stable_index;
-	unsigned int bits = index_bits_for(ix->count, KSM_STABLE_PER_BUCKET);
-	unsigned long i, n = 1UL << ix->bits;
 	struct hlist_head *old = ix->buckets;
-	struct hlist_node *tmp;
-	struct ksm_shared *sh;
+	unsigned long i, n = 1UL << ix->bits;
+	struct hlist_node *node, *tmp;
 
-	if (bits <= ix->bits && bits + 2 >= ix->bits)
-		return;
 	ix->buckets = index_alloc(bits);
 	if (!ix->buckets) {
 		ix->buckets = old;
-		return;
+		return false;
 	}
-	ix->bits = bits;
+	WRITE_ONCE(ix->bits, bits);
 	for (i = 0; i < n; i++)
-		hlist_for_each_entry_safe(sh, tmp, &old[i], hnode)
-			hlist_add_head(&sh->hnode, stable_bucket(sh));
+		hlist_for_each_safe(node, tmp, &old[i])
+			hlist_add_head(node, bucket_of(node));
 	kvfree(old);
+	return true;
+}
+
+static struct hlist_head *stable_bucket_of(struct hlist_node *node)
+{
+	return stable_bucket(hlist_entry(node, struct ksm_shared, hnode));
+}
+
+static bool ksm_stable_walking;	/* stable_for_each() is at work */
+
+/* After an insert: more buckets if the stable index got too full. */
+static void stable_index_grow(void)
+{
+	struct ksm_index *ix = &ksm_stable_index;
+
+	if (!ksm_stable_walking && index_too_full(ix, KSM_STABLE_PER_BUCKET))
+		index_rehash(ix, index_bits_for(ix->count, KSM_STABLE_PER_BUCKET),
+			     stable_bucket_of);
+}
+
+/* At the end of a round: fewer buckets if the stable index is too empty. */
+static void stable_index_shrink(void)
+{
+	struct ksm_index *ix = &ksm_stable_index;
+	unsigned int bits = index_bits_for(ix->count, KSM_STABLE_PER_BUCKET);
+
+	if (bits + 2 < ix->bits)
+		index_rehash(ix, bits, stable_bucket_of);
 }
 
 /* ------------------------------------------------------------------ */
@@ -860,13 +920,12 @@ changed:
  */
 static void stable_insert(struct ksm_shared *sh, struct page *kpage)
 {
-	struct hlist_head *bucket = stable_bucket(sh);
 	struct ksm_shared *other;
 	struct folio *kfolio;
 	bool same;
 
 again:
-	hlist_for_each_entry(other, bucket, hnode) {
+	hlist_for_each_entry(other, stable_bucket(sh), hnode) {
 		if (other->csum != sh->csum || other->domain != sh->domain ||
 		    other->nid != sh->nid)
 			continue;
@@ -880,8 +939,9 @@ again:
 			return;
 		}
 	}
-	hlist_add_head(&sh->hnode, bucket);
+	hlist_add_head(&sh->hnode, stable_bucket(sh));
 	ksm_stable_index.count++;
+	stable_index_grow();
 }
 
 /*
@@ -899,6 +959,7 @@ static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 	struct ksm_shared *sh, *d, *tmp;
 	unsigned long i;
 
+	ksm_stable_walking = true;
 	for (i = 0; i < (1UL << ix->bits); i++) {
 		HLIST_HEAD(todo);
 
@@ -915,6 +976,7 @@ static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 			cond_resched();
 		}
 	}
+	ksm_stable_walking = false;
 }
 
 /* Is @sh in the tree of the node its KSM folio (referenced) is on? */
@@ -990,15 +1052,15 @@ static struct folio *chain_pick(struct ksm_shared *head, struct folio *hfolio,
 static struct folio *stable_find(struct page *page, int nid, u64 domain,
 				 u64 csum)
 {
-	struct hlist_head *bucket = index_bucket(&ksm_stable_index, domain,
-						 nid, csum);
 	struct ksm_shared *sh;
 	struct folio *kfolio;
 	bool retry;
 
 again:
+	/* Looked up again each time: moving a descriptor may rehash. */
 	retry = false;
-	hlist_for_each_entry(sh, bucket, hnode) {
+	hlist_for_each_entry(sh, index_bucket(&ksm_stable_index, domain, nid,
+					      csum), hnode) {
 		if (sh->csum != csum || sh->domain != domain || sh->nid != nid)
 			continue;
 		kfolio = shared_get_folio(sh, false);
@@ -1117,13 +1179,12 @@ static void entry_leave_trees(struct ksm_entry *e)
 
 /*
  * End of a round: the unstable index is forgotten, its entries clear
- * lazily; it starts again empty, sized for the number of entries.
+ * lazily; it starts again empty, sized for the most entries it held.
  */
 static void unstable_forget(void)
 {
 	struct ksm_index *ix = &ksm_unstable_index;
-	unsigned int bits = index_bits_for(ksm_entries_total,
-					   KSM_UNSTABLE_PER_BUCKET);
+	unsigned int bits = index_bits_for(ix->peak, KSM_UNSTABLE_PER_BUCKET);
 	struct hlist_head *fresh = NULL;
 
 	if (bits != ix->bits)
@@ -1131,12 +1192,21 @@ static void unstable_forget(void)
 	if (fresh) {
 		kvfree(ix->buckets);
 		ix->buckets = fresh;
-		ix->bits = bits;
+		WRITE_ONCE(ix->bits, bits);
 	} else {
 		memset(ix->buckets, 0, index_bytes(ix));
 	}
 	ix->count = 0;
+	ix->peak = 0;
 	ksm_cursor.round++;
+}
+
+static struct hlist_head *unstable_bucket_of(struct hlist_node *node)
+{
+	struct ksm_entry *e = hlist_entry(node, struct ksm_entry, hnode);
+
+	return index_bucket(&ksm_unstable_index, entry_domain(e), e->tree_nid,
+			    e->csum);
 }
 
 /* Empty the unstable index at once, clearing the entries in it. */
@@ -1194,8 +1264,9 @@ static struct ksm_entry *unstable_find_or_insert(struct ksm_entry *e,
 						 struct page *page, int nid,
 						 struct page **peer_page)
 {
-	struct hlist_head *bucket = index_bucket(&ksm_unstable_index,
-						 entry_domain(e), nid, e->csum);
+	struct ksm_index *ix = &ksm_unstable_index;
+	struct hlist_head *bucket = index_bucket(ix, entry_domain(e), nid,
+						 e->csum);
 	struct ksm_entry *other;
 	struct page *opage;
 
@@ -1225,8 +1296,12 @@ again:
 		return other;
 	}
 	hlist_add_head(&e->hnode, bucket);
-	ksm_unstable_index.count++;
 	e->tree_nid = nid;
+	ix->count++;
+	ix->peak = max(ix->peak, ix->count);
+	if (index_too_full(ix, KSM_UNSTABLE_PER_BUCKET))
+		index_rehash(ix, index_bits_for(ix->count, KSM_UNSTABLE_PER_BUCKET),
+			     unstable_bucket_of);
 	e->addr_flags |= E_UNSTABLE;
 	if (ksm_cursor.round & 1)
 		e->addr_flags |= E_ROUND;
@@ -1752,7 +1827,8 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	sh->pfn = folio_pfn(folio);
 	sh->domain = entry_domain(e);
 	sh->nid = tree_nid(folio_nid(folio));
-	sh->csum = page_csum(page);	/* write-protected: final */
+	/* The key both pages were found by; they are equal, and final. */
+	sh->csum = e->csum;
 	/* From now on rmap walks on the folio go through the descriptor. */
 	WRITE_ONCE(folio->mapping, shared_mapping(sh));
 	trace_ksm_merge_one_page(folio_pfn(folio), e, mm, 0, sh->domain);
@@ -2113,7 +2189,7 @@ static void round_end(void)
 	WRITE_ONCE(ksm_full_scans, ksm_full_scans + 1);
 	unstable_forget();
 	stable_prune_stale(chains_prune_due());
-	stable_index_resize();
+	stable_index_shrink();
 	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
 		advisor_adjust();
 }

@@ -66,9 +66,11 @@ DEFINITIONS = [
     'Merge speed is upstream ksm_tests\' own figure: size / time until two full scans '
     'have completed after MADV_MERGEABLE; it does not check how much was merged.',
     'ksmd CPU: ksmd\'s process CPU clock (clock_getcpuclockid(), the scheduler\'s '
-    'sum_exec_runtime, in ns) over the run; under TCG on a busy host it also counts time '
-    'the vCPU thread was descheduled, unless QEMU_ICOUNT is set (guest time then counts '
-    'instructions).',
+    'sum_exec_runtime, in ns) over the run. With -icount (the default, QEMU_ICOUNT='
+    'shift=3,sleep=off) all guest time, this included, counts executed instructions '
+    '(8 ns each), so neither the host\'s load nor its speed enters the figures: they are '
+    'instruction counts, blind to cache misses. QEMU_ICOUNT= (empty) measures wall time '
+    'instead, where a loaded host also counts the time a vCPU thread waited for a host CPU.',
     'Reproducibility: "previous" is the ratio of the run before this one (out/bench/raw-prev, '
     'kept by make bench); "agree" says whether the two are within 5% of each other. A ratio '
     'counts only where they agree.',
@@ -231,6 +233,13 @@ def agree_txt(r, p):
     return 'yes' if abs(r / p - 1) <= 0.05 else 'no'
 
 
+def icount_of(raw):
+    try:
+        return open(os.path.join(raw, 'icount')).read().strip()
+    except OSError:
+        return 'off'
+
+
 def markdown(table, runs, notes, cmds, prev):
     arrow = {'higher': '↑', 'lower': '↓', 'info': ''}
     rev = subprocess.run(['git', '-C', TOP, 'rev-parse', '--short', 'HEAD'],
@@ -238,12 +247,12 @@ def markdown(table, runs, notes, cmds, prev):
     base = open(os.path.join(TOP, 'BASE_VERSION')).read().strip()
     lines = ['# KSM benchmark: ours vs stock', '',
              'Generated %s by `make bench` at commit %s on linux-source-6.12 %s; '
-             '%d runs of ours and %d of stock, alternating. QEMU %s, 2 vCPUs, '
+             '%d runs of ours and %d of stock, alternating. QEMU %s (-icount: %s), 2 vCPUs, '
              'guest booted with `slab_nomerge`; workloads and ksmd pinned to vCPU 0 '
              '(see scripts/guest/bench.c).'
              % (datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 rev or '?', base, runs['ours'], runs['stock'],
-                os.environ.get('QEMU_ACCEL', 'tcg').upper()), '',
+                os.environ.get('QEMU_ACCEL', 'tcg').upper(), icount_of(RAW)), '',
              'Each cell: median [min–max] over the runs. Ratio: ours/stock of the medians; '
              '↑ higher is better, ↓ lower is better. "n/m": not measured on that build; '
              '"timeout": the bounded wait ran out.', '']
@@ -345,7 +354,7 @@ def main():
     table = rows(data, order, runs)
     prev = {}
     pdata, pruns, _, porder = parse(RAW + '-prev')
-    if all(pruns.values()):
+    if all(pruns.values()) and icount_of(RAW + '-prev') == icount_of(RAW):
         prev = {(r['label'], r['key']): r['ratio'] for r in rows(pdata, porder, pruns)}
     md = markdown(table, runs, notes, label_commands(), prev)
     with open(os.path.join(OUT, 'report.md'), 'w') as f:

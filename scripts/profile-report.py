@@ -94,10 +94,12 @@ def main():
         sys.exit('profile-report: no PROFILE lines in out/profile/*.log')
     phases = sorted({p for _, p in profiles})
     lines = ['# Kernel profile: %s KSM' % ' vs '.join(kernels), '',
-             'Timer-tick samples of the busy kernel (profile=2, HZ=250, all vCPUs; '
-             'the idle loop and user time left out) over what the workload '
-             'measures, added up over %s runs. Workload: `ksm_bench -P %s`.'
-             % (os.environ.get('PROFILE_REPS', '3'), os.environ.get('WORKLOAD', '?')), '']
+             'Timer-tick samples of the busy kernel (profile=2, HZ=250, all vCPUs, '
+             'QEMU -icount %s: a tick per 4 ms of guest time; the idle loop and user '
+             'time left out) over what the workload measures, added up over %s runs. '
+             'Workload: `ksm_bench -P %s`.'
+             % (os.environ.get('QEMU_ICOUNT', 'shift=3,sleep=off') or 'off',
+                os.environ.get('PROFILE_REPS', '3'), os.environ.get('WORKLOAD', '?')), '']
     keys = [f for f in FIGURES if any(figures[k].get(f) for k in kernels)]
     if keys:
         lines += ['## The workload\'s own figures (median of the runs)', '',
