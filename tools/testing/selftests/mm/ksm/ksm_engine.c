@@ -57,9 +57,10 @@ static void fill_pairs(uint64_t *buf, long n)
 	long i, w;
 
 	for (i = 0; i < n; i++)
-		for (w = 0; w < WORDS; w++)
-			buf[i * WORDS + w] = buf[(i + n) * WORDS + w] =
-				(i + 1) * 0x9e3779b97f4a7c15ULL ^ w;
+		for (w = 0; w < WORDS; w++) {
+			buf[i * WORDS + w] = (i + 1) * 0x9e3779b97f4a7c15ULL ^ w;
+			buf[(i + n) * WORDS + w] = buf[i * WORDS + w];
+		}
 }
 
 static long count_bad_pairs(uint64_t *buf, long n)
@@ -186,7 +187,8 @@ static void test_passed(void)
 
 	/* Break every 7th pair by writing the same word back. */
 	for (i = 0; i < n; i += 7)
-		((volatile uint64_t *)buf)[i * WORDS] = buf[i * WORDS];
+		/* a store the compiler cannot drop, though it changes nothing */
+		__atomic_store_n(&buf[i * WORDS], buf[i * WORDS], __ATOMIC_RELAXED);
 	ok = ksm_wait_counters(n, n, KSM_WAIT_SECS);
 	ksm_print_counters("passed after the writes");
 	ksft_test_result(ok && !count_bad_pairs(buf, n),
@@ -222,7 +224,7 @@ static long backoff_cycle(char *where)
 		merged = proc_field("/proc/self/ksm_stat", "ksm_merging_pages");
 	ksm_write_knob("run", "0");
 	for (i = 0; i < 2 * n; i++)
-		((volatile uint64_t *)buf)[i * WORDS] = buf[i * WORDS] + 1;
+		__atomic_store_n(&buf[i * WORDS], buf[i * WORDS] + 1, __ATOMIC_RELAXED);
 	munmap(buf, 2 * n * PG);
 	return merged;
 }
