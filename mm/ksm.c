@@ -1484,6 +1484,7 @@ static bool cursor_pass_merged(struct ksm_cursor *cur, struct page *page,
 struct page_seek {
 	bool want_ksm;		/* KSM (or KSM zero) mappings to break */
 	bool keep_zero;		/* but not the KSM zero page ones */
+	bool mark_dirty;	/* and mark an ordinary anon folio met dirty */
 	struct ksm_cursor *cur;	/* the scan's: pass merged pages in place */
 	unsigned long addr;	/* where it was found */
 	struct page *page;	/* the page, referenced (scan only) */
@@ -1524,8 +1525,12 @@ static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 	if (!page || !PageAnon(page))
 		return false;
 	if (seek->want_ksm) {
-		if (!PageKsm(page))
+		if (!PageKsm(page)) {
+			/* The private copy an unsharing fault just made. */
+			if (seek->mark_dirty)
+				folio_mark_dirty(page_folio(page));
 			return false;
+		}
 		page = NULL;
 	} else {
 		if (seek->cur && cursor_pass_merged(seek->cur, page, addr))
@@ -1593,31 +1598,19 @@ static bool seek_page(struct vm_area_struct *vma, unsigned long start,
 }
 
 /*
- * The private copy an unsharing fault left at @addr is mapped clean, and
- * so is the folio: MADV_FREE would take it for a page never written and
- * make it lazily freeable without looking at who else maps it (a fork
- * child, say), and reclaim would then discard its data for all of them.
- * It holds data: mark it dirty.
- */
-static void unshared_copy_mark_dirty(struct vm_area_struct *vma,
-				     unsigned long addr)
-{
-	struct folio_walk fw;
-	struct folio *folio = folio_walk_start(&fw, vma, addr, 0);
-
-	if (!folio)
-		return;
-	if (folio_test_anon(folio) && !folio_test_ksm(folio))
-		folio_mark_dirty(folio);
-	folio_walk_end(&fw, vma);
-}
-
-/*
  * Give the mm its own copy of whatever KSM page (or KSM zero page) is
  * mapped at @addr, by faulting with FAULT_FLAG_UNSHARE as a write to it
- * would.  The caller holds the mmap_lock.
+ * would; @found: the caller has just seen it there.  The caller holds the
+ * mmap_lock.
+ *
+ * The private copy the fault leaves is mapped clean, and so is the folio:
+ * MADV_FREE would take it for a page never written and make it lazily
+ * freeable without looking at who else maps it (a fork child, say), and
+ * reclaim would then discard its data for all of them.  It holds data:
+ * the look that checks the fault's work marks it dirty.
  */
-static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
+static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr,
+			bool found)
 {
 	bool unshared = false;
 	vm_fault_t ret;
@@ -1626,13 +1619,14 @@ static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
 	if (!is_cow_mapping(vma->vm_flags))
 		return 0;
 	for (;;) {
-		struct page_seek seek = { .want_ksm = true };
+		struct page_seek seek = {
+			.want_ksm = true,
+			.mark_dirty = unshared,
+		};
 
-		if (!seek_page(vma, addr, addr + PAGE_SIZE, &seek)) {
-			if (unshared)
-				unshared_copy_mark_dirty(vma, addr);
+		if (!found && !seek_page(vma, addr, addr + PAGE_SIZE, &seek))
 			return 0;
-		}
+		found = false;
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		ret = handle_mm_fault(vma, addr,
@@ -1668,7 +1662,7 @@ static int unmerge_pages(struct vm_area_struct *vma, unsigned long start,
 			return -EINTR;
 		if (!seek_page(vma, addr, end, &seek))
 			break;
-		err = break_ksm_at(vma, seek.addr);
+		err = break_ksm_at(vma, seek.addr, true);
 		if (err)
 			return err;
 		addr = seek.addr + PAGE_SIZE;
@@ -1712,7 +1706,7 @@ static void entry_break(struct ksm_entry *e)
 	mmap_read_lock(mm);
 	vma = mm_is_exiting(mm) ? NULL : vma_lookup(mm, entry_addr(e));
 	if (vma)
-		break_ksm_at(vma, entry_addr(e));
+		break_ksm_at(vma, entry_addr(e), false);
 	mmap_read_unlock(mm);
 }
 
@@ -1973,7 +1967,7 @@ static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
 		}
 		folio_unlock(folio);
 		if (foreign)
-			break_ksm_at(vma, entry_addr(e));
+			break_ksm_at(vma, entry_addr(e), false);
 	}
 	mmap_read_unlock(mm);
 }
