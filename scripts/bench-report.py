@@ -179,16 +179,20 @@ def cell(s, nruns):
     return txt
 
 
+# ratio() when a bounded wait ran out: strings, never a real ratio
+BOTH_TIMED_OUT, OURS_TIMED_OUT, STOCK_TIMED_OUT = 'both', 'ours', 'stock'
+
+
 def ratio(so, ss):
     if so is None or ss is None:
         return None
     o, s = so[0], ss[0]
     if o == INF and s == INF:
-        return -1.0
+        return BOTH_TIMED_OUT
     if o == INF:
-        return INF
+        return OURS_TIMED_OUT
     if s == INF:
-        return 0.0
+        return STOCK_TIMED_OUT
     if s == 0:
         return None
     return o / s
@@ -212,12 +216,8 @@ def rows(data, order, runs):
 def ratio_txt(r):
     if r is None:
         return 'n/m'
-    if r == -1.0:
-        return 'both timed out'
-    if r == INF:
-        return 'ours timed out'
-    if r == 0.0:
-        return 'stock timed out'
+    if isinstance(r, str):
+        return r + ' timed out'
     return '%.2f' % r
 
 
@@ -228,8 +228,10 @@ def size_of(label):
 
 def agree_txt(r, p):
     """Does the previous run's ratio @p reproduce this one's (within 5%)?"""
-    if r in (None, INF, -1.0, 0.0) or p in (None, INF, -1.0, 0.0):
+    if not isinstance(r, float) or not isinstance(p, float):
         return '–'
+    if r == 0 or p == 0:
+        return 'yes' if r == p else 'no'
     return 'yes' if abs(r / p - 1) <= 0.05 else 'no'
 
 
@@ -307,7 +309,7 @@ def plot(table):
                 f.write('\n\n')
         return path
 
-    bars = [r for r in table if r['ratio'] not in (None, INF) and r['ratio'] > 0
+    bars = [r for r in table if isinstance(r['ratio'], float) and r['ratio'] > 0
             and r['better'] != 'info' and r['key'] != 'meta_slab_bytes'
             and size_of(r['label']) in (None, 16, 100)]
     with open(os.path.join(OUT, 'ratios.dat'), 'w') as f:
