@@ -236,6 +236,7 @@ def agree_txt(r, p):
 
 
 def icount_of(raw):
+    """The -icount setting the run in @raw recorded (run-bench.sh)."""
     try:
         return open(os.path.join(raw, 'icount')).read().strip()
     except OSError:

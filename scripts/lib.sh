@@ -20,4 +20,7 @@ esac
 OUT=$CACHE/build/$KSM-$CONFIG
 TESTS=$CACHE/tests
 JOBS=${JOBS:-$(nproc)}
+# make bench and make profile: QEMU's -icount unless QEMU_ICOUNT is set
+# (empty: off), so that guest time counts executed instructions
+ICOUNT_DEFAULT=shift=3,sleep=off
 log() { printf '== %s\n' "$*" >&2; }

@@ -16,6 +16,14 @@ TOPN = int(os.environ.get('PROFILE_TOP', '25'))
 IDLE = {'default_idle', 'acpi_safe_halt', 'cpu_idle_poll', 'mwait_idle'}
 
 
+def recorded(path, default):
+    """A setting the run wrote down (e.g. its -icount), or @default."""
+    try:
+        return open(path).read().strip()
+    except OSError:
+        return default
+
+
 def text_symbols(path):
     """Sorted (address, name) of the kernel's text symbols, and _stext."""
     syms, stext = [], None
@@ -98,7 +106,7 @@ def main():
              'QEMU -icount %s: a tick per 4 ms of guest time; the idle loop and user '
              'time left out) over what the workload measures, added up over %s runs. '
              'Workload: `ksm_bench -P %s`.'
-             % (os.environ.get('QEMU_ICOUNT', 'shift=3,sleep=off') or 'off',
+             % (recorded(os.path.join(RAW, 'icount'), 'off'),
                 os.environ.get('PROFILE_REPS', '3'), os.environ.get('WORKLOAD', '?')), '']
     keys = [f for f in FIGURES if any(figures[k].get(f) for k in kernels)]
     if keys:

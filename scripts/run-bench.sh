@@ -17,7 +17,7 @@ rm -rf "$raw"
 mkdir -p "$raw"
 # Guest time counts instructions unless QEMU_ICOUNT is set empty: the
 # figures then reproduce within a few per cent however loaded the host is.
-export QEMU_ICOUNT=${QEMU_ICOUNT-shift=3,sleep=off}
+export QEMU_ICOUNT=${QEMU_ICOUNT-$ICOUNT_DEFAULT}
 echo "${QEMU_ICOUNT:-off}" > "$raw/icount"
 # slab_nomerge: else the KSM caches are merged into same-sized ones and
 # /proc/slabinfo cannot tell their usage.  The same for both kernels.

@@ -17,7 +17,8 @@ done > "$raw/list"
 TEST_LIST=$raw/list "$TOP/scripts/mkinitramfs.sh" profile
 export KERNEL_APPEND="profile=2 slab_nomerge ${KERNEL_APPEND:-}"
 # As make bench: guest time (and so the sampling tick) counts instructions.
-export QEMU_ICOUNT=${QEMU_ICOUNT-shift=3,sleep=off}
+export QEMU_ICOUNT=${QEMU_ICOUNT-$ICOUNT_DEFAULT}
+echo "${QEMU_ICOUNT:-off}" > "$raw/icount"
 export BOOT_TIMEOUT=${BOOT_TIMEOUT:-900} TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 kernels="ours stock"
 [ -n "${PROFILE_BEFORE:-}" ] && kernels="before $kernels"
