@@ -1484,11 +1484,14 @@ static bool cursor_pass_merged(struct ksm_cursor *cur, struct page *page,
 struct page_seek {
 	bool want_ksm;		/* KSM (or KSM zero) mappings to break */
 	bool keep_zero;		/* but not the KSM zero page ones */
-	bool mark_dirty;	/* and mark an ordinary anon folio met dirty */
+	unsigned long dirty_at;	/* and mark the ordinary anon folio here dirty */
 	struct ksm_cursor *cur;	/* the scan's: pass merged pages in place */
 	unsigned long addr;	/* where it was found */
 	struct page *page;	/* the page, referenced (scan only) */
 };
+
+/* A page_seek.dirty_at that is no page's address. */
+#define NO_DIRTY_AT	(~0UL)
 
 static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 		     unsigned long addr, pte_t pte)
@@ -1527,7 +1530,7 @@ static bool seek_pte(struct page_seek *seek, struct vm_area_struct *vma,
 	if (seek->want_ksm) {
 		if (!PageKsm(page)) {
 			/* The private copy an unsharing fault just made. */
-			if (seek->mark_dirty)
+			if (addr == seek->dirty_at)
 				folio_mark_dirty(page_folio(page));
 			return false;
 		}
@@ -1598,77 +1601,74 @@ static bool seek_page(struct vm_area_struct *vma, unsigned long start,
 }
 
 /*
- * Give the mm its own copy of whatever KSM page (or KSM zero page) is
- * mapped at @addr, by faulting with FAULT_FLAG_UNSHARE as a write to it
- * would; @found: the caller has just seen it there.  The caller holds the
- * mmap_lock.
- *
- * The private copy the fault leaves is mapped clean, and so is the folio:
- * MADV_FREE would take it for a page never written and make it lazily
- * freeable without looking at who else maps it (a fork child, say), and
- * reclaim would then discard its data for all of them.  It holds data:
- * the look that checks the fault's work marks it dirty.
+ * Fault in the mm's own copy of the KSM page (or KSM zero page) mapped
+ * at @addr, with FAULT_FLAG_UNSHARE as a write to it would.  Returns 0
+ * if the fault did its work (the caller looks again: a racing fault or
+ * migration may have left a KSM page there), 1 if the page cannot be
+ * broken (poisoned, say) and is left be, or an error.  The caller holds
+ * the mmap_lock.
  */
-static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr,
-			bool found)
+static int unshare_fault(struct vm_area_struct *vma, unsigned long addr)
 {
-	bool unshared = false;
 	vm_fault_t ret;
 
-	/* Without COW there is no unsharing: such a page cannot be broken. */
-	if (!is_cow_mapping(vma->vm_flags))
-		return 0;
-	for (;;) {
-		struct page_seek seek = {
-			.want_ksm = true,
-			.mark_dirty = unshared,
-		};
-
-		if (!found && !seek_page(vma, addr, addr + PAGE_SIZE, &seek))
-			return 0;
-		found = false;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		ret = handle_mm_fault(vma, addr,
-				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
-				      NULL);
-		if (ret & VM_FAULT_OOM)
-			return -ENOMEM;
-		/* A poisoned or otherwise unbreakable page: leave it be. */
-		if (ret & VM_FAULT_ERROR)
-			return 0;
-		unshared = true;
-		cond_resched();
-	}
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	ret = handle_mm_fault(vma, addr, FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
+			      NULL);
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	return ret & VM_FAULT_ERROR ? 1 : 0;
 }
 
 /*
  * Break every KSM page mapped in [start, end) of @vma, and every KSM zero
- * page unless @keep_zero.
+ * page unless @keep_zero; the caller holds the mmap_lock.
+ *
+ * The private copy an unsharing fault leaves is mapped clean, and so is
+ * the folio: MADV_FREE would take it for a page never written and make it
+ * lazily freeable without looking at who else maps it (a fork child, say),
+ * and reclaim would then discard its data for all of them.  It holds
+ * data: the look after the fault, which checks that it did its work,
+ * marks it dirty.  That look is also the seek for the next page to break,
+ * so one page table walk a page does both.
  */
 static int unmerge_pages(struct vm_area_struct *vma, unsigned long start,
 			 unsigned long end, bool keep_zero)
 {
-	unsigned long addr = start;
-	int err;
+	unsigned long addr = start, dirty_at = NO_DIRTY_AT;
+	int ret;
 
+	/* Without COW there is no unsharing: such a page cannot be broken. */
+	if (!is_cow_mapping(vma->vm_flags))
+		return 0;
 	while (addr < end) {
 		struct page_seek seek = {
 			.want_ksm = true,
 			.keep_zero = keep_zero,
+			.dirty_at = dirty_at,
 		};
 
-		if (fatal_signal_pending(current))
-			return -EINTR;
 		if (!seek_page(vma, addr, end, &seek))
 			break;
-		err = break_ksm_at(vma, seek.addr, true);
-		if (err)
-			return err;
-		addr = seek.addr + PAGE_SIZE;
+		ret = unshare_fault(vma, seek.addr);
+		if (ret < 0)
+			return ret;
+		/* Done with: look again here; left be: go on past it. */
+		addr = seek.addr + (ret ? PAGE_SIZE : 0);
+		dirty_at = ret ? NO_DIRTY_AT : seek.addr;
 		cond_resched();
 	}
 	return 0;
+}
+
+/*
+ * Give the mm its own copy of whatever KSM page (or KSM zero page) is
+ * mapped at @addr.
+ */
+static int break_ksm_at(struct vm_area_struct *vma, unsigned long addr)
+{
+	return unmerge_pages(vma, addr, addr + PAGE_SIZE, false);
 }
 
 static int unmerge_range(struct vm_area_struct *vma, unsigned long start,
@@ -1706,7 +1706,7 @@ static void entry_break(struct ksm_entry *e)
 	mmap_read_lock(mm);
 	vma = mm_is_exiting(mm) ? NULL : vma_lookup(mm, entry_addr(e));
 	if (vma)
-		break_ksm_at(vma, entry_addr(e), false);
+		break_ksm_at(vma, entry_addr(e));
 	mmap_read_unlock(mm);
 }
 
@@ -1967,7 +1967,7 @@ static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
 		}
 		folio_unlock(folio);
 		if (foreign)
-			break_ksm_at(vma, entry_addr(e), false);
+			break_ksm_at(vma, entry_addr(e));
 	}
 	mmap_read_unlock(mm);
 }
