@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tests of how our KSM's engine finds and keeps merges (mm/ksm.c,
- * "First-sight merging", "Content indexes" and the scan's fast path).
+ * Tests of how our KSM's engine finds and keeps merges: first-sight
+ * merging (mm/ksm/heuristics.c), the content indexes (mm/ksm/index.c) and
+ * the scan's fast path (cursor_pass_merged() in mm/ksm/seek.c).
  *
  *  first_scan: static duplicates are merged within the first full scan
  *              that sees them, not one scan later (stock waits a scan for
