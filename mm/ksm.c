@@ -28,6 +28,10 @@
  *    match turns our page into a new KSM page (inserted in the stable
  *    index) and maps it in place of the other one.
  *
+ * A run of identical pages (zero-filled memory, say) skips both: each
+ * page is first tried against the KSM page the page before went into,
+ * within the same domain (merge_like_last()).
+ *
  * Whatever an index says, two pages are merged only once both are
  * write-protected and compared equal in full.  Pages that stay merged
  * cost a later scan little: it steps over them under the page table lock

@@ -7,10 +7,22 @@
  */
 
 /*
+ * May the KSM page of @sh take @e's page as one more sharer?  Only in
+ * @e's domain, and below max_page_sharing.  Under ksm_lock and the KSM
+ * folio lock, with the folio current (shared_folio_current()).
+ */
+static bool shared_takes(struct ksm_shared *sh, struct ksm_entry *e)
+{
+	return sh->domain == entry_domain(e) &&
+	       sh->nr_entries < READ_ONCE(ksm_max_page_sharing);
+}
+
+/*
  * Merge @page, mapped at @e's address, into the KSM folio @kfolio
- * (referenced, not locked; NULL for the zero page), which a lookup in
- * @e's domain found.  The caller holds a reference on @page.  Lock order:
- * mmap_lock, KSM folio, then a trylock of the candidate folio.
+ * (referenced, not locked; NULL for the zero page), found by a lookup or
+ * by merge_like_last(): it must take the page (shared_takes()).  The
+ * caller holds a reference on @page.  Lock order: mmap_lock, KSM folio,
+ * then a trylock of the candidate folio.
  */
 static int merge_page(struct ksm_entry *e, struct page *page,
 		      struct folio *kfolio)
@@ -31,6 +43,7 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 	if (kfolio) {
 		folio_lock(kfolio);
 		if (!shared_folio_current(kfolio) ||
+		    !shared_takes(folio_shared(kfolio), e) ||
 		    !nodes_may_merge(folio_nid(kfolio), page_to_nid(page)))
 			goto unlock_kfolio;
 	}
@@ -60,6 +73,52 @@ unlock_kfolio:
 out:
 	mmap_read_unlock(mm);
 	return err;
+}
+
+/*
+ * Runs of identical pages, zero-filled guest memory above all, go into
+ * the KSM page that the page before went into, without a checksum or a
+ * lookup in the index: ksmd keeps that folio referenced (for the rest of
+ * its chunk under ksm_lock, no longer: a reference holds off migration
+ * and reclaim) and compares a sample of each page with it first.
+ */
+static void last_ksm_drop(void)
+{
+	if (ksm_cursor.last_ksm)
+		folio_put(ksm_cursor.last_ksm);
+	ksm_cursor.last_ksm = NULL;
+}
+
+/* @e's page has just been merged into @kfolio (so in @e's domain). */
+static void last_ksm_set(struct folio *kfolio, struct ksm_entry *e)
+{
+	ksm_cursor.last_domain = entry_domain(e);
+	if (ksm_cursor.last_ksm == kfolio)
+		return;
+	last_ksm_drop();
+	folio_get(kfolio);
+	ksm_cursor.last_ksm = kfolio;
+}
+
+/*
+ * Merge @page, mapped at @e's address, into the KSM page the last merge
+ * went into, if a sample of it matches and merge_page() finds the whole
+ * page equal once write-protected.  When it does not, the next pages are
+ * looked up by their checksum again.
+ */
+static bool merge_like_last(struct ksm_entry *e, struct page *page)
+{
+	struct folio *kfolio = ksm_cursor.last_ksm;
+
+	/* Never a look at the content of another domain's page. */
+	if (!kfolio || ksm_cursor.last_domain != entry_domain(e) ||
+	    !nodes_may_merge(folio_nid(kfolio), page_to_nid(page)) ||
+	    !page_sample_same(page, &kfolio->page))
+		return false;
+	if (!merge_page(e, page, kfolio))
+		return true;
+	last_ksm_drop();
+	return false;
 }
 
 /*
@@ -185,6 +244,7 @@ static void merge_pair(struct ksm_entry *e, struct page *page,
 	} else {
 		first_sight_merged(ke);
 		first_sight_merged(other);
+		last_ksm_set(kfolio, other);
 	}
 	folio_put(kfolio);
 out:

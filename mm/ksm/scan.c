@@ -52,11 +52,14 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 		return;
 	}
 
+	if (merge_like_last(e, page))
+		return;
 	nid = tree_nid(page_to_nid(page));
 	csum = page_csum(page);
 	kfolio = stable_find(page, nid, entry_domain(e), csum);
 	if (kfolio) {
-		merge_page(e, page, kfolio);
+		if (!merge_page(e, page, kfolio))
+			last_ksm_set(kfolio, e);
 		folio_put(kfolio);
 		return;
 	}
@@ -510,8 +513,8 @@ static enum scan_step scan_next(struct ksm_entry **ep, struct page **pagep)
  * round whose pages were all looked at before a change that its reader
  * made while ksmd slept.
  */
-static unsigned int ksm_scan_chunk(unsigned int nr, bool last,
-				   enum scan_step *why)
+static unsigned int scan_chunk_pages(unsigned int nr, bool last,
+				     enum scan_step *why)
 {
 	unsigned int used = 0;
 	enum scan_step step;
@@ -554,5 +557,15 @@ static unsigned int ksm_scan_chunk(unsigned int nr, bool last,
 		cond_resched();
 	}
 	*why = SCAN_IDLE;
+	return used;
+}
+
+static unsigned int ksm_scan_chunk(unsigned int nr, bool last,
+				   enum scan_step *why)
+{
+	unsigned int used = scan_chunk_pages(nr, last, why);
+
+	/* Not referenced past ksm_lock: see merge_like_last(). */
+	last_ksm_drop();
 	return used;
 }

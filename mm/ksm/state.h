@@ -130,6 +130,8 @@ struct ksm_cursor {
 	bool yielded;			/* gave way to the mm's writer once */
 	unsigned int revisits;		/* merged pages the seek may pass */
 	unsigned int passed;		/* and did pass, still merged */
+	struct folio *last_ksm;		/* see merge_like_last() */
+	u64 last_domain;		/* the domain it was merged in */
 };
 
 #define KSM_RUN_STOP	0

@@ -125,12 +125,35 @@ static void same_any_byte(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, page_same(p[0], p[1]));
 }
 
+/*
+ * page_sample_same() looks at the first 64 bytes of every 512: a change
+ * there is seen, one elsewhere is not (page_same() is what decides).
+ */
+static void sample_sees_sampled_words(struct kunit *test)
+{
+	struct page **p = test->priv;
+	u8 *b = page_address(p[1]);
+	unsigned int i, seen[2] = { 0, 0 };
+
+	KUNIT_EXPECT_TRUE(test, page_sample_same(p[0], p[1]));
+	for (i = 0; i < PAGE_SIZE; i++) {
+		b[i] ^= 0x01;
+		if (!page_sample_same(p[0], p[1]))
+			seen[i % 512 < 64]++;
+		b[i] ^= 0x01;
+	}
+	KUNIT_EXPECT_EQ(test, seen[1], PAGE_SIZE / 8);
+	KUNIT_EXPECT_EQ(test, seen[0], 0);
+	KUNIT_EXPECT_TRUE(test, page_sample_same(p[0], p[1]));
+}
+
 static struct kunit_case ksm_content_cases[] = {
 	KUNIT_CASE(csum_equal_pages),
 	KUNIT_CASE(csum_one_word_differs),
 	KUNIT_CASE(csum_words_swapped),
 	KUNIT_CASE(csum_zero_page),
 	KUNIT_CASE(same_any_byte),
+	KUNIT_CASE(sample_sees_sampled_words),
 	{}
 };
 

@@ -7,7 +7,8 @@
  *            change (EBUSY) while KSM pages exist.
  *  chains:   max_page_sharing=2 with more identical pages than the limit
  *            builds stable node chains of duplicate KSM pages, each mapped
- *            at most twice; run=2 undoes it all.
+ *            at most twice; run=2 undoes it all.  Again at the end, with
+ *            a run of pages of one content.
  *  zero:     use_zero_pages=1 maps zero-filled pages to the shared zero page
  *            (ksm_zero_pages), MADV_UNMERGEABLE breaks them again; with 0
  *            zero-filled pages merge into an ordinary KSM page.
@@ -321,8 +322,14 @@ static void test_numa(void)
 
 /* ---- max_page_sharing / stable node chains ---- */
 
-static void test_chains(void)
+/*
+ * @period contents in turn over CHAIN_NPAGES pages (1: a run of one content,
+ * which ksmd merges into the KSM page the page before went into while it
+ * can take more), max_page_sharing=2: a chain of duplicates per content.
+ */
+static void test_chains(long period)
 {
+	const char *what = period == 1 ? "chains of a run" : "chains";
 	long addr, i, j, n, bad = 0, expect = CHAIN_NPAGES / 2;
 	unsigned long pfns[CHAIN_NPAGES];
 	struct worker w;
@@ -333,16 +340,17 @@ static void test_chains(void)
 		ksft_exit_fail_msg("chains: cannot set max_page_sharing=2\n");
 		return;
 	}
-	if (worker_start_filled(&w, CHAIN_NPAGES, BASE + 0x1000, CHAIN_PERIOD))
-		ksft_exit_fail_msg("chains: cannot start worker\n");
+	if (worker_start_filled(&w, CHAIN_NPAGES, BASE + 0x1000, period))
+		ksft_exit_fail_msg("%s: cannot start worker\n", what);
 
-	/* 2 contents x 8 copies: 4 KSM pages of 2 mappings each per content */
+	/* Every content: CHAIN_NPAGES / period copies, 2 to a KSM page */
 	ok = ksm_wait_counters(expect, expect, KSM_WAIT_SECS);
 	ksft_print_msg("stable_node_chains=%ld stable_node_dups=%ld\n",
 		       ksm_get("stable_node_chains"), ksm_get("stable_node_dups"));
-	ok = ok && ksm_get("stable_node_chains") == CHAIN_PERIOD &&
+	ok = ok && ksm_get("stable_node_chains") == period &&
 	     ksm_get("stable_node_dups") == expect;
-	ksft_test_result(ok, "chains: max_page_sharing=2 builds chains of dups\n");
+	ksft_test_result(ok, "%s: max_page_sharing=2 builds chains of dups\n",
+			 what);
 
 	addr = worker_op(&w, W_ADDR, 0, 0, 0);
 	for (i = 0; i < CHAIN_NPAGES; i++)
@@ -361,7 +369,8 @@ static void test_chains(void)
 	ok = !bad && ksm_get("pages_sharing") <=
 	     ksm_get("pages_shared") * (2 - 1);
 	ksft_test_result(ok && !worker_op(&w, W_CHECK, 0, 0, 0),
-			 "chains: each KSM page mapped at most twice, content intact\n");
+			 "%s: each KSM page mapped at most twice, content intact\n",
+			 what);
 
 	ok = !ksm_write_knob("run", "2") && !ksm_get("pages_shared") &&
 	     !ksm_get("pages_sharing") && !ksm_get("stable_node_chains") &&
@@ -370,7 +379,8 @@ static void test_chains(void)
 		ksm_print_counters("after run=2");
 	ok = ok && workers_private(&w, 1, 0, CHAIN_NPAGES) &&
 	     !worker_op(&w, W_CHECK, 0, 0, 0);
-	ksft_test_result(ok, "chains: run=2 unmerges chains, content intact\n");
+	ksft_test_result(ok, "%s: run=2 unmerges chains, content intact\n",
+			 what);
 	worker_stop(&w);
 	reset_ksm();
 }
@@ -1074,12 +1084,12 @@ int main(int argc, char **argv)
 		return prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1 ? 0 : 1;
 
 	ksft_print_header();
-	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 1 + 4 + 6 + 1);
+	ksft_set_plan(5 + 4 + 3 + P_NR + 2 + 1 + 4 + 6 + 1 + 3);
 	ksm_init();
 	ksm_setup_fast();
 
 	test_numa();
-	test_chains();
+	test_chains(CHAIN_PERIOD);
 	test_chain_prune();
 	test_zero();
 	test_prctl();
@@ -1088,6 +1098,7 @@ int main(int argc, char **argv)
 	test_advisor();
 	test_ksm_stat();
 	test_tracepoints();
+	test_chains(1);
 
 	ksm_restore_knobs();
 	ksft_finished();

@@ -21,6 +21,8 @@
  *            cgroup's KSM pages and merges with its new cgroup.
  *  fork:     scope process: a fork child does not keep sharing its
  *            parent's KSM pages, and merges its own duplicates.
+ *  run:      scope process, 2 processes each with a run of pages of one
+ *            content, the same in both: one KSM page each.
  *
  * The test process itself never narrows its own scope (that is for
  * good): every prctl is made by a worker or a child.
@@ -406,6 +408,79 @@ out:
 	ksft_test_result(ok, "process: duplicates merged within each process, nothing across\n");
 }
 
+/*
+ * The same with a run of one content in both.  ksmd tries each page of a
+ * run against the KSM page the page before went into, until the end of
+ * the chunk of pages it scans under ksm_lock (64, where entering an mm
+ * counts 16).  Here ksmd's first batch scans both processes (ksmd stopped
+ * while they are set up), and both runs are short enough for one chunk:
+ * the run of the process scanned second comes right after the other
+ * one's, which must not be where it merges.  A page merged across would
+ * be unmerged again at ksmd's next visit, so the pfns are also compared
+ * while ksmd sleeps after that batch.
+ */
+#define RUN_A		(NPAGES * 5 / 16)
+#define RUN_B		(NPAGES * 3 / 8)
+#define RUN_BATCH	"100"		/* pages: room for both runs */
+#define RUN_SLEEP_MS	"20000"
+
+/*
+ * Both runs merged in ksmd's first batch, or @timeout_s passed (less than
+ * RUN_SLEEP_MS: either way ksmd is asleep after that batch, unless the
+ * batch had not even begun).
+ */
+static void wait_first_batch(long sharing, int timeout_s)
+{
+	double end = now_secs() + timeout_s;
+
+	while (now_secs() < end && (ksm_get("pages_shared") < 2 ||
+				    ksm_get("pages_sharing") < sharing))
+		sleep_msecs(5);
+}
+
+static void test_process_run(void)
+{
+	long counts[2] = { RUN_A, RUN_B };
+	long early = -1, common = -1;
+	struct worker w[2];
+	bool ok = false;
+	int i;
+
+	if (!set_scope("process")) {
+		ksft_test_result_fail("process run: cannot set merge_scope=process\n");
+		return;
+	}
+	ksm_write_knob("run", "0");
+	for (i = 0; i < 2; i++) {
+		if (!worker_prepare(&w[i], 0x5c180000, 1) ||
+		    worker_op(&w[i], W_MADV, MADV_MERGEABLE, 0, counts[i])) {
+			ksft_print_msg("process run: worker %d not set up\n", i);
+			goto out;
+		}
+	}
+	ok = !ksm_write_knob("pages_to_scan", RUN_BATCH) &&
+	     !ksm_write_knob("sleep_millisecs", RUN_SLEEP_MS) && !ksm_start();
+	wait_first_batch(counts[0] - 1 + counts[1] - 1, 10);
+	early = workers_in_common(&w[0], &w[1]);
+	ksm_print_counters("process run, first batch");
+	ok = ok && !ksm_write_knob("pages_to_scan", "2000") &&
+	     !ksm_write_knob("sleep_millisecs", "10") &&
+	     ksm_wait_counters(2, counts[0] - 1 + counts[1] - 1, KSM_WAIT_SECS) &&
+	     ksm_wait_scans(2, KSM_WAIT_SECS);
+	common = workers_in_common(&w[0], &w[1]);
+	ok = ok && !early && !common && workers_check(w, 2);
+	if (!ok) {
+		ksm_print_counters("process run");
+		ksft_print_msg("process run: pfns in common: %ld after batch 1, %ld at the end\n",
+			       early, common);
+	}
+out:
+	workers_stop(w, i);
+	ksm_unmerge_all();
+	set_scope("global");	/* and run=1 */
+	ksft_test_result(ok, "process run: one content in 2 processes, a KSM page each\n");
+}
+
 /* ---- narrow ---- */
 
 static void test_narrow(void)
@@ -633,7 +708,7 @@ int main(int argc, char **argv)
 	page_size = sysconf(_SC_PAGESIZE);
 	if (access(KSM_SYSFS "merge_scope", F_OK))
 		ksft_exit_skip("no merge_scope in " KSM_SYSFS "\n");
-	ksft_set_plan(9);
+	ksft_set_plan(10);
 	ksm_init();
 	ksm_setup_fast();
 	if (!memcgs_ready())
@@ -649,6 +724,7 @@ int main(int argc, char **argv)
 	test_narrow_same();
 	test_move();
 	test_fork();
+	test_process_run();
 
 	memcg_leave(CG_A);
 	memcg_leave(CG_B);
