@@ -48,30 +48,35 @@ static bool page_is_zero_filled(struct page *page)
 	return zero;
 }
 
-/* The bits in which eight words at @a differ from eight words at @b. */
-static __always_inline unsigned long words8_diff(const unsigned long *a,
-						 const unsigned long *b)
-{
-	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
-	       (a[4] ^ b[4]) | (a[5] ^ b[5]) | (a[6] ^ b[6]) | (a[7] ^ b[7]);
-}
-
 /*
- * Do two pages hold the same bytes?  Only equality matters (the indexes
- * are not ordered by content): eight words at a time, one branch each.
+ * Are the words of two pages equal in blocks of eight, one block every
+ * @stride words?  One branch per block.
  */
-static bool page_same(struct page *a, struct page *b)
+static __always_inline bool words_same_every(struct page *a, struct page *b,
+					     unsigned int stride)
 {
 	const unsigned long *pa = kmap_local_page(a);
 	const unsigned long *pb = kmap_local_page(b);
 	unsigned long diff = 0;
 	unsigned int i;
 
-	for (i = 0; i < PAGE_SIZE / sizeof(long) && !diff; i += 8)
-		diff = words8_diff(pa + i, pb + i);
+	for (i = 0; i < PAGE_SIZE / sizeof(long) && !diff; i += stride)
+		diff = (pa[i] ^ pb[i]) | (pa[i + 1] ^ pb[i + 1]) |
+		       (pa[i + 2] ^ pb[i + 2]) | (pa[i + 3] ^ pb[i + 3]) |
+		       (pa[i + 4] ^ pb[i + 4]) | (pa[i + 5] ^ pb[i + 5]) |
+		       (pa[i + 6] ^ pb[i + 6]) | (pa[i + 7] ^ pb[i + 7]);
 	kunmap_local(pb);
 	kunmap_local(pa);
 	return !diff;
+}
+
+/*
+ * Do two pages hold the same bytes?  Only equality matters (the indexes
+ * are not ordered by content): every word, eight at a time.
+ */
+static bool page_same(struct page *a, struct page *b)
+{
+	return words_same_every(a, b, 8);
 }
 
 /*
@@ -79,18 +84,7 @@ static bool page_same(struct page *a, struct page *b)
  * words at the start of each 512-byte block, an eighth of the page.  Only
  * a filter (pages that differ elsewhere pass): page_same() decides.
  */
-#define SAMPLE_STRIDE	(512 / sizeof(long))
-
 static bool page_sample_same(struct page *a, struct page *b)
 {
-	const unsigned long *pa = kmap_local_page(a);
-	const unsigned long *pb = kmap_local_page(b);
-	unsigned long diff = 0;
-	unsigned int i;
-
-	for (i = 0; i < PAGE_SIZE / sizeof(long) && !diff; i += SAMPLE_STRIDE)
-		diff = words8_diff(pa + i, pb + i);
-	kunmap_local(pb);
-	kunmap_local(pa);
-	return !diff;
+	return words_same_every(a, b, 512 / sizeof(long));
 }
