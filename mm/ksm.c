@@ -9,9 +9,10 @@
  * record on ksmd's list.  ksmd walks the clients round-robin and, inside
  * each, the VM_MERGEABLE vmas in address order, looking at every present
  * anonymous page.  Each page it has looked at is remembered by an "entry"
- * (struct ksm_entry) kept on a per-client list sorted by address, so that
- * the walk and the list can be advanced together; entries whose page has
- * disappeared are dropped as the walk passes them.
+ * (struct ksm_entry), kept with those of its neighbours in a block of 24
+ * pages; a client's blocks are on a list sorted by address, so that the
+ * walk and the list can be advanced together; entries whose page has
+ * disappeared are dropped as the walk passes them (see ksm/entries.c).
  *
  * A page is looked up, by a checksum of its content, in two hash indexes
  * (upstream's "stable tree" and "unstable tree"; see ksm/index.c):
@@ -42,10 +43,10 @@
  * pointer or a reference.  It finds its folio by checking that the folio
  * at that pfn still points back: so freed KSM pages are noticed lazily
  * and their descriptors pruned ("stale").  Migration moves the pfn.  The
- * descriptor lists the entries mapping it; each such entry holds a
- * reference on the anon_vma of its vma, through which rmap walks find
- * every pte mapping the KSM page - including ptes fork() copied into
- * children that have no entry yet.
+ * descriptor keeps a ring of the entries mapping it; the block of each
+ * such entry holds a reference on the anon_vma of its vma, through which
+ * rmap walks find every pte mapping the KSM page - including ptes fork()
+ * copied into children that have no entry yet.
  *
  * Pages are only merged within a merge domain: all clients (merge_scope
  * global), the processes of one memory cgroup (cgroup), or one process
@@ -69,6 +70,7 @@
  *	content.c	page checksum and comparison
  *	policy.c	which areas KSM works on; merge domains
  *	index.c		the hash indexes behind the stable and unstable trees
+ *	entries.c	entries in blocks of neighbouring pages; descriptor rings
  *	stable.c	descriptors of KSM pages, chains, the stable index
  *	unstable.c	the unstable index
  *	pte.c		write-protect a pte, map a KSM page in its place
@@ -141,6 +143,7 @@
 #include "ksm/content.c"
 #include "ksm/policy.c"
 #include "ksm/index.c"
+#include "ksm/entries.c"
 #include "ksm/stable.c"
 #include "ksm/unstable.c"
 #include "ksm/pte.c"
@@ -160,10 +163,15 @@ static int __init ksm_init(void)
 {
 	int err;
 
+	BUILD_BUG_ON(sizeof(struct ksm_block) != KSM_BLOCK_BYTES);
 	ksm_client_cache = KMEM_CACHE(ksm_client, 0);
-	ksm_entry_cache = KMEM_CACHE(ksm_entry, 0);
+	ksm_block_cache = kmem_cache_create("ksm_block", KSM_BLOCK_BYTES,
+					    KSM_BLOCK_BYTES, 0, NULL);
+	ksm_block_avs_cache = kmem_cache_create("ksm_block_avs", KSM_AVS_BYTES,
+						0, 0, NULL);
 	ksm_shared_cache = KMEM_CACHE(ksm_shared, 0);
-	if (!ksm_client_cache || !ksm_entry_cache || !ksm_shared_cache) {
+	if (!ksm_client_cache || !ksm_block_cache || !ksm_block_avs_cache ||
+	    !ksm_shared_cache) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -200,7 +208,8 @@ fail:
 	kvfree(ksm_stable_index.buckets);
 	kvfree(ksm_unstable_index.buckets);
 	kmem_cache_destroy(ksm_shared_cache);
-	kmem_cache_destroy(ksm_entry_cache);
+	kmem_cache_destroy(ksm_block_avs_cache);
+	kmem_cache_destroy(ksm_block_cache);
 	kmem_cache_destroy(ksm_client_cache);
 	return err;
 }
@@ -209,5 +218,6 @@ subsys_initcall(ksm_init);
 #ifdef CONFIG_KSM_KUNIT_TEST
 #include "ksm/tests/content-kunit.h"
 #include "ksm/tests/index-kunit.h"
+#include "ksm/tests/entries-kunit.h"
 #include "ksm/tests/heuristics-kunit.h"
 #endif

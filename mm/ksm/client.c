@@ -47,7 +47,7 @@ void ksm_mm_unregister(struct mm_struct *mm)
 
 	spin_lock(&ksm_clients_lock);
 	c = client_lookup(mm);
-	if (c && c != ksm_cursor.client && !c->entries) {
+	if (c && c != ksm_cursor.client && !c->blocks) {
 		hash_del(&c->hnode);
 		list_del(&c->link);
 		easy = true;
@@ -311,7 +311,7 @@ static int unmerge_everything(void)
 			client_release(c);
 			continue;
 		}
-		entries_free_from(&c->entries);
+		client_free_entries(c);
 		spin_lock(&ksm_clients_lock);
 		cursor_set(client_after(c));
 		spin_unlock(&ksm_clients_lock);

@@ -45,19 +45,19 @@ static void first_sight_round(struct ksm_client *c)
 /* @e has just been merged; count it if it went on at first sight. */
 static void first_sight_merged(struct ksm_entry *e)
 {
-	if ((e->addr_flags & E_FIRST) && entry_is_stable(e))
-		e->client->first_merged++;
+	if (entry_test(e, E_FIRST) && entry_is_stable(e))
+		entry_client(e)->first_merged++;
 }
 
 /* Smart scan: skip pages that keep failing to merge, more and more. */
 static bool smart_skip(struct ksm_entry *e)
 {
-	unsigned long skip = (e->addr_flags & E_SKIP_MASK) >> E_SKIP_SHIFT;
+	u32 skip = (*entry_meta(e) & E_SKIP_MASK) >> E_SKIP_SHIFT;
 
 	if (!ksm_smart_scan || !skip)
 		return false;
-	e->addr_flags &= ~E_SKIP_MASK;
-	e->addr_flags |= (skip - 1) << E_SKIP_SHIFT;
+	entry_clear(e, E_SKIP_MASK);
+	entry_set(e, (skip - 1) << E_SKIP_SHIFT);
 	ksm_pages_skipped++;
 	return true;
 }
@@ -68,13 +68,13 @@ static bool smart_skip(struct ksm_entry *e)
  */
 static void smart_age(struct ksm_entry *e)
 {
-	unsigned long age = (e->addr_flags & E_AGE_MASK) >> E_AGE_SHIFT;
-	unsigned long skip = 0;
+	u32 age = (*entry_meta(e) & E_AGE_MASK) >> E_AGE_SHIFT;
+	u32 skip = 0;
 
 	if (age < 7)
 		age++;
 	if (age >= 5)
-		skip = min(1UL << (age - 5), 7UL);
-	e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
-	e->addr_flags |= (age << E_AGE_SHIFT) | (skip << E_SKIP_SHIFT);
+		skip = min(1U << (age - 5), 7U);
+	entry_clear(e, E_AGE_MASK | E_SKIP_MASK);
+	entry_set(e, (age << E_AGE_SHIFT) | (skip << E_SKIP_SHIFT));
 }

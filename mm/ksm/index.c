@@ -39,8 +39,8 @@
 #define KSM_UNSTABLE_PER_BUCKET	4
 #define KSM_STABLE_PER_BUCKET	2
 
-static struct hlist_head *index_bucket(struct ksm_index *ix, u64 domain,
-				       int nid, u64 csum)
+static struct ksm_link *index_bucket(struct ksm_index *ix, u64 domain,
+				     int nid, u64 csum)
 {
 	u64 key = csum ^ (domain * GOLDEN_RATIO_64) ^ ((u64)nid << 48);
 
@@ -62,9 +62,9 @@ static bool index_too_full(struct ksm_index *ix, unsigned int per)
 	       ix->bits < KSM_INDEX_MAX_BITS;
 }
 
-static struct hlist_head *index_alloc(unsigned int bits)
+static struct ksm_link *index_alloc(unsigned int bits)
 {
-	return kvcalloc(1UL << bits, sizeof(struct hlist_head),
+	return kvcalloc(1UL << bits, sizeof(struct ksm_link),
 			GFP_KERNEL | __GFP_NOWARN);
 }
 
@@ -77,10 +77,37 @@ static int index_init(struct ksm_index *ix)
 
 static unsigned long index_bytes(struct ksm_index *ix)
 {
-	return sizeof(struct hlist_head) << READ_ONCE(ix->bits);
+	return sizeof(struct ksm_link) << READ_ONCE(ix->bits);
 }
 
-static struct hlist_head *stable_bucket(struct ksm_shared *sh)
+/*
+ * Buckets, and the rings of entries of descriptors, are singly linked
+ * lists: a link in an item, a bucket a link that is no item's.  Taking an
+ * item out walks its list to the link before it: a bucket holds a few
+ * items, and a ring is unlinked in the order it was made (see
+ * ksm/entries.c).
+ */
+static void link_add(struct ksm_link *head, struct ksm_link *node)
+{
+	node->next = head->next;
+	head->next = node;
+}
+
+/* The link whose next is @node, on the list from @head. */
+static struct ksm_link *link_before(struct ksm_link *head,
+				    struct ksm_link *node)
+{
+	while (head->next != node)
+		head = head->next;
+	return head;
+}
+
+static void link_del(struct ksm_link *head, struct ksm_link *node)
+{
+	link_before(head, node)->next = node->next;
+}
+
+static struct ksm_link *stable_bucket(struct ksm_shared *sh)
 {
 	return index_bucket(&ksm_stable_index, sh->domain, sh->nid, sh->csum);
 }
@@ -90,11 +117,11 @@ static struct hlist_head *stable_bucket(struct ksm_shared *sh)
  * @bucket_of() says; false, and nothing changed, if short of memory.
  */
 static bool index_rehash(struct ksm_index *ix, unsigned int bits,
-			 struct hlist_head *(*bucket_of)(struct hlist_node *))
+			 struct ksm_link *(*bucket_of)(struct ksm_link *))
 {
-	struct hlist_head *old = ix->buckets;
+	struct ksm_link *old = ix->buckets;
 	unsigned long i, n = 1UL << ix->bits;
-	struct hlist_node *node, *tmp;
+	struct ksm_link *node, *next;
 
 	ix->buckets = index_alloc(bits);
 	if (!ix->buckets) {
@@ -103,15 +130,17 @@ static bool index_rehash(struct ksm_index *ix, unsigned int bits,
 	}
 	WRITE_ONCE(ix->bits, bits);
 	for (i = 0; i < n; i++)
-		hlist_for_each_safe(node, tmp, &old[i])
-			hlist_add_head(node, bucket_of(node));
+		for (node = old[i].next; node; node = next) {
+			next = node->next;
+			link_add(bucket_of(node), node);
+		}
 	kvfree(old);
 	return true;
 }
 
-static struct hlist_head *stable_bucket_of(struct hlist_node *node)
+static struct ksm_link *stable_bucket_of(struct ksm_link *node)
 {
-	return stable_bucket(hlist_entry(node, struct ksm_shared, hnode));
+	return stable_bucket(container_of(node, struct ksm_shared, hlink));
 }
 
 static bool ksm_stable_walking;	/* stable_for_each() is at work */

@@ -37,7 +37,7 @@ static int merge_page(struct ksm_entry *e, struct page *page,
 
 	mmap_read_lock(mm);
 	vma = entry_vma(e);
-	if (!vma || (kfolio && !client_domain_current(e->client)))
+	if (!vma || (kfolio && !client_domain_current(entry_client(e))))
 		goto out;
 	kpage = kfolio ? &kfolio->page : ZERO_PAGE(addr);
 	if (kfolio) {
@@ -148,7 +148,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 		return NULL;
 	mmap_read_lock(mm);
 	vma = entry_vma(e);
-	if (vma && client_domain_current(e->client))
+	if (vma && client_domain_current(entry_client(e)))
 		folio = lock_small_folio(page);
 	if (!folio)
 		goto fail;
@@ -167,7 +167,7 @@ static struct folio *make_ksm_page(struct ksm_entry *e, struct page *page,
 	 * and all, for every process sharing it.  Dirty, it goes to swap.
 	 */
 	folio_mark_dirty(folio);
-	INIT_HLIST_HEAD(&sh->entries);
+	sh->last = NULL;
 	INIT_LIST_HEAD(&sh->dups);
 	sh->pfn = folio_pfn(folio);
 	sh->domain = entry_domain(e);
@@ -270,7 +270,7 @@ static void adopt_ksm_page(struct ksm_entry *e, struct page *page)
 		sh = folio_shared(folio);
 		if (sh && shared_folio_current(folio)) {
 			foreign = sh->domain != entry_domain(e) ||
-				  !client_domain_current(e->client);
+				  !client_domain_current(entry_client(e));
 			if (!foreign)
 				entry_link_shared(e, sh, vma->anon_vma);
 		}

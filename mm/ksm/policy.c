@@ -165,5 +165,5 @@ static bool mm_in_domain(struct mm_struct *mm, u64 domain)
 
 static inline u64 entry_domain(const struct ksm_entry *e)
 {
-	return e->client->domain;
+	return entry_client(e)->domain;
 }

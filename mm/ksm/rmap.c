@@ -14,7 +14,7 @@
 static bool walk_entry_vmas(struct folio *folio, struct ksm_entry *e,
 			    bool own_mm, struct rmap_walk_control *rwc)
 {
-	struct anon_vma *anon_vma = e->anon_vma;
+	struct anon_vma *anon_vma = entry_anon_vma(e);
 	unsigned long addr = entry_addr(e);
 	struct anon_vma_chain *avc;
 	bool more = true;
@@ -59,7 +59,7 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 	if (!sh)
 		return;
 	for (pass = 0; pass < 2; pass++) {
-		hlist_for_each_entry(e, &sh->entries, sibling) {
+		for (e = shared_first(sh); e; e = shared_next(sh, e)) {
 			if (!walk_entry_vmas(folio, e, pass == 0, rwc))
 				return;
 		}
@@ -90,7 +90,7 @@ void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
 static void entry_collect_procs(struct ksm_entry *e, struct page *page,
 				struct list_head *to_kill, int force_early)
 {
-	struct anon_vma *anon_vma = e->anon_vma;
+	struct anon_vma *anon_vma = entry_anon_vma(e);
 	unsigned long addr = entry_addr(e);
 	struct anon_vma_chain *avc;
 
@@ -121,7 +121,7 @@ void collect_procs_ksm(struct folio *folio, struct page *page,
 
 	if (!sh)
 		return;
-	hlist_for_each_entry(e, &sh->entries, sibling)
+	for (e = shared_first(sh); e; e = shared_next(sh, e))
 		entry_collect_procs(e, page, to_kill, force_early);
 }
 #endif

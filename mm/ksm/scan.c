@@ -10,22 +10,23 @@
 static void scan_page(struct ksm_entry *e, struct page *page)
 {
 	struct folio *folio = page_folio(page);
-	bool first = !(e->addr_flags & E_SEEN);
-	bool went_first = e->addr_flags & E_FIRST;
+	bool first = !entry_test(e, E_SEEN);
+	bool went_first = entry_test(e, E_FIRST);
 	struct ksm_entry *peer;
 	struct page *peer_page;
 	struct folio *kfolio;
 	int nid;
 	u64 csum;
 
-	e->addr_flags = (e->addr_flags | E_SEEN) & ~E_FIRST;
+	entry_set(e, E_SEEN);
+	entry_clear(e, E_FIRST);
 	if (entry_is_stable(e)) {
 		bool merged = folio_shared(folio) == e->shared;
 
 		if (merged && e->shared->domain == entry_domain(e))
 			return;		/* still merged */
 		if (!merged && went_first)
-			e->client->first_broken++;
+			entry_client(e)->first_broken++;
 		entry_leave_stable(e);
 		if (merged) {
 			/* Merged in a domain its mm has left: unmerge. */
@@ -74,10 +75,10 @@ static void scan_page(struct ksm_entry *e, struct page *page)
 	 */
 	if (e->csum != csum) {
 		e->csum = csum;
-		e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
-		if (!first || !first_sight_on(e->client))
+		entry_clear(e, E_AGE_MASK | E_SKIP_MASK);
+		if (!first || !first_sight_on(entry_client(e)))
 			return;
-		e->addr_flags |= E_FIRST;
+		entry_set(e, E_FIRST);
 	}
 
 	peer = unstable_find_or_insert(e, page, nid, &peer_page);
@@ -94,7 +95,8 @@ static void cursor_set(struct ksm_client *c)
 {
 	ksm_cursor.client = c;
 	ksm_cursor.addr = 0;
-	ksm_cursor.link = c ? &c->entries : NULL;
+	ksm_cursor.kept = 0;
+	ksm_cursor.link = c ? &c->blocks : NULL;
 	if (!c)
 		return;
 	if (c->round != ksm_full_scans) {
@@ -191,6 +193,7 @@ static void round_end(void)
 		advisor_adjust();
 }
 
+/* Forget @e; its block goes with its last entry (block_drop_if_empty()). */
 static void entry_free(struct ksm_entry *e)
 {
 	trace_ksm_remove_rmap_item(entry_is_stable(e) ? e->shared->pfn : 0, e,
@@ -198,16 +201,21 @@ static void entry_free(struct ksm_entry *e)
 	entry_leave_trees(e);
 	ksm_entries_total--;
 	entry_mm(e)->ksm_rmap_items--;
-	kmem_cache_free(ksm_entry_cache, e);
+	*entry_meta(e) = 0;
 }
 
-static void entries_free_from(struct ksm_entry **link)
+/* Free all of @c's entries and blocks. */
+static void client_free_entries(struct ksm_client *c)
 {
-	struct ksm_entry *e;
+	struct ksm_block *b;
+	unsigned int i;
 
-	while ((e = *link)) {
-		*link = e->next;
-		entry_free(e);
+	while ((b = c->blocks)) {
+		for (i = 0; i < KSM_BLOCK_SLOTS; i++)
+			if (b->meta[i] & E_LIVE)
+				entry_free(&b->slots[i]);
+		c->blocks = b->next;
+		block_free(b);
 		cond_resched();
 	}
 }
@@ -222,7 +230,7 @@ static bool client_release(struct ksm_client *c)
 	struct mm_struct *mm = c->mm;
 	bool wrapped = false;
 
-	entries_free_from(&c->entries);
+	client_free_entries(c);
 	spin_lock(&ksm_clients_lock);
 	if (ksm_cursor.client == c) {
 		cursor_set(client_after(c));
@@ -253,7 +261,8 @@ static bool cursor_next_client(void)
 		/* Back to the start of this mm: see client_areas_added(). */
 		next->revisited = true;
 		ksm_cursor.addr = 0;
-		ksm_cursor.link = &next->entries;
+		ksm_cursor.kept = 0;
+		ksm_cursor.link = &next->blocks;
 		next->missed = false;
 		spin_unlock(&ksm_clients_lock);
 		return true;
@@ -313,49 +322,67 @@ enum scan_step {
 };
 
 /*
- * Free the entries from *@link on whose address is below @addr (all of
- * them if @addr is 0), at most KSM_FREE_BATCH, and none more once a
- * writer waits for the mmap_lock of @mm (held, if @mm is given); false if
- * some are left.
+ * Free the entries in [@from, @to) of the blocks from *@link on (the
+ * first of which may start below @from), and the blocks that leaves
+ * empty: at most KSM_FREE_BATCH entries, and none more once a writer
+ * waits for the mmap_lock of @mm (held, if @mm is given); false if some
+ * are left.
  */
-static bool entries_free_below(struct ksm_entry **link, unsigned long addr,
-			       struct mm_struct *mm)
+static bool entries_free_range(struct ksm_block **link, unsigned long from,
+			       unsigned long to, struct mm_struct *mm)
 {
-	struct ksm_entry *e;
-	unsigned int n = 0;
+	struct ksm_block *b;
+	unsigned int n = 0, i;
 
-	while ((e = *link) && (!addr || entry_addr(e) < addr)) {
-		if (n++ == KSM_FREE_BATCH || (mm && mmap_lock_is_contended(mm)))
-			return false;
-		*link = e->next;
-		entry_free(e);
+	while ((b = *link) && b->base < to) {
+		for (i = block_slot_from(b, from); i < KSM_BLOCK_SLOTS; i++) {
+			if (b->base + ((unsigned long)i << PAGE_SHIFT) >= to)
+				break;
+			if (!(b->meta[i] & E_LIVE))
+				continue;
+			if (n++ == KSM_FREE_BATCH ||
+			    (mm && mmap_lock_is_contended(mm))) {
+				block_drop_if_empty(link);
+				return false;
+			}
+			entry_free(&b->slots[i]);
+		}
+		if (!block_drop_if_empty(link))
+			link = &b->next;
 	}
 	return true;
 }
 
 /*
- * Find the entry for @addr at the cursor, creating it if needed; entries
- * for lower addresses belong to pages that are gone and are freed.
- * ERR_PTR(-EAGAIN) if that took a batch and more remain.
+ * Find the entry for @addr at the cursor, creating it (and its block) if
+ * needed; entries between the cursor and @addr belong to pages that are
+ * gone and are freed.  ERR_PTR(-EAGAIN) if that took a batch and more
+ * remain.
  */
 static struct ksm_entry *cursor_entry_at(unsigned long addr)
 {
-	struct ksm_entry **link = ksm_cursor.link;
+	struct ksm_cursor *cur = &ksm_cursor;
+	struct ksm_block *b;
 	struct ksm_entry *e;
+	unsigned int i;
 
-	if (!entries_free_below(link, addr, ksm_cursor.client->mm))
+	if (!entries_free_range(cur->link, cur->kept, addr, cur->client->mm))
 		return ERR_PTR(-EAGAIN);
-	e = *link;
-	if (e && entry_addr(e) == addr)
+	cursor_keep(cur, addr);
+	b = *cur->link;
+	if (!b || b->base > addr) {
+		b = block_alloc(cur->client, window_base(addr));
+		if (!b)
+			return NULL;
+		b->next = *cur->link;
+		*cur->link = b;
+	}
+	i = block_slot_from(b, addr);
+	e = &b->slots[i];
+	if (b->meta[i] & E_LIVE)
 		return e;
-	e = kmem_cache_zalloc(ksm_entry_cache,
-			      GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
-	if (!e)
-		return NULL;
-	e->client = ksm_cursor.client;
-	e->addr_flags = addr;
-	e->next = *link;
-	*link = e;
+	b->meta[i] = E_LIVE;
+	e->csum = 0;
 	ksm_entries_total++;
 	entry_mm(e)->ksm_rmap_items++;
 	return e;
@@ -432,7 +459,7 @@ static enum scan_step scan_in_mm(struct mm_struct *mm, struct ksm_entry **ep,
 static void cursor_step(struct ksm_entry *e)
 {
 	ksm_cursor.addr = entry_addr(e) + PAGE_SIZE;
-	ksm_cursor.link = &e->next;
+	cursor_keep(&ksm_cursor, ksm_cursor.addr);
 }
 
 /*
@@ -447,9 +474,12 @@ static enum scan_step scan_end_of_mm(bool exiting)
 	struct ksm_cursor *cur = &ksm_cursor;
 	struct ksm_client *c = cur->client;
 
-	if (exiting)
-		cur->link = &c->entries;	/* all of them go */
-	if (!entries_free_below(cur->link, 0, NULL))
+	if (exiting) {
+		/* All of them go. */
+		cur->link = &c->blocks;
+		cur->kept = 0;
+	}
+	if (!entries_free_range(cur->link, cur->kept, ULONG_MAX, NULL))
 		return SCAN_MORE;
 	if (exiting) {
 		if (!client_release(c))

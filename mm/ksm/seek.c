@@ -18,15 +18,18 @@
 static bool cursor_pass_merged(struct ksm_cursor *cur, struct page *page,
 			       unsigned long addr)
 {
-	struct ksm_entry *e = *cur->link;
+	struct ksm_entry *e;
 
-	if (!cur->revisits || !e || entry_addr(e) != addr ||
-	    !entry_is_stable(e) || folio_shared(page_folio(page)) != e->shared ||
+	if (!cur->revisits)
+		return false;
+	e = cursor_next_entry(cur, addr);
+	if (!e || entry_addr(e) != addr || !entry_is_stable(e) ||
+	    folio_shared(page_folio(page)) != e->shared ||
 	    e->shared->domain != entry_domain(e))
 		return false;
-	e->addr_flags &= ~E_FIRST;
+	entry_clear(e, E_FIRST);
 	cur->addr = addr + PAGE_SIZE;
-	cur->link = &e->next;
+	cursor_keep(cur, cur->addr);
 	cur->revisits--;
 	cur->passed++;
 	ksm_pages_scanned++;

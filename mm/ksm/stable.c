@@ -24,16 +24,15 @@ static void entry_unlink_shared(struct ksm_entry *e)
 {
 	struct ksm_shared *sh = e->shared;
 
-	hlist_del(&e->sibling);
+	ring_del(sh, e);
 	sh->nr_entries--;
 	chain_sort_dup(sh);
-	if (hlist_empty(&sh->entries))
+	if (!sh->last)
 		ksm_pages_shared--;
 	else
 		ksm_pages_sharing--;
 	entry_mm(e)->ksm_merging_pages--;
-	put_anon_vma(e->anon_vma);
-	e->addr_flags &= ~E_STABLE;
+	entry_clear(e, E_STABLE);
 	e->csum = 0;
 }
 
@@ -41,18 +40,17 @@ static void entry_unlink_shared(struct ksm_entry *e)
 static void entry_link_shared(struct ksm_entry *e, struct ksm_shared *sh,
 			      struct anon_vma *anon_vma)
 {
-	if (hlist_empty(&sh->entries))
+	if (!sh->last)
 		ksm_pages_shared++;
 	else
 		ksm_pages_sharing++;
-	get_anon_vma(anon_vma);
+	entry_hold_anon_vma(e, anon_vma);
 	e->shared = sh;
-	e->anon_vma = anon_vma;
-	hlist_add_head(&e->sibling, &sh->entries);
+	ring_add(sh, e);
 	sh->nr_entries++;
 	chain_sort_dup(sh);
-	e->addr_flags |= E_STABLE;
-	e->addr_flags &= ~(E_AGE_MASK | E_SKIP_MASK);
+	entry_set(e, E_STABLE);
+	entry_clear(e, E_AGE_MASK | E_SKIP_MASK);
 	entry_mm(e)->ksm_merging_pages++;
 }
 
@@ -90,7 +88,7 @@ static void chain_remove(struct ksm_shared *sh)
 		return;
 	}
 	if (list_empty(&sh->dups)) {
-		hlist_del(&sh->hnode);
+		link_del(stable_bucket(sh), &sh->hlink);
 		ksm_stable_index.count--;
 		return;
 	}
@@ -100,21 +98,20 @@ static void chain_remove(struct ksm_shared *sh)
 	list_for_each_entry(d, &heir->dups, dups)
 		d->head = heir;
 	heir->is_dup = false;
-	hlist_add_before(&heir->hnode, &sh->hnode);
-	hlist_del(&sh->hnode);
+	heir->hlink.next = sh->hlink.next;
+	link_before(stable_bucket(sh), &sh->hlink)->next = &heir->hlink;
 }
 
 /* The KSM folio is gone: forget its descriptor and detach its entries. */
 static void shared_prune(struct ksm_shared *sh)
 {
 	struct ksm_entry *e;
-	struct hlist_node *tmp;
 
 	trace_ksm_remove_ksm_page(sh->pfn);
-	hlist_for_each_entry_safe(e, tmp, &sh->entries, sibling) {
+	while ((e = shared_first(sh))) {
 		/* Merged at first sight, all written to before a revisit. */
-		if (e->addr_flags & E_FIRST)
-			e->client->first_broken++;
+		if (entry_test(e, E_FIRST))
+			entry_client(e)->first_broken++;
 		entry_unlink_shared(e);
 	}
 	chain_remove(sh);
@@ -179,11 +176,13 @@ changed:
 static void stable_insert(struct ksm_shared *sh, struct page *kpage)
 {
 	struct ksm_shared *other;
+	struct ksm_link *l;
 	struct folio *kfolio;
 	bool same;
 
 again:
-	hlist_for_each_entry(other, stable_bucket(sh), hnode) {
+	for (l = stable_bucket(sh)->next; l; l = l->next) {
+		other = container_of(l, struct ksm_shared, hlink);
 		if (other->csum != sh->csum || other->domain != sh->domain ||
 		    other->nid != sh->nid)
 			continue;
@@ -197,7 +196,7 @@ again:
 			return;
 		}
 	}
-	hlist_add_head(&sh->hnode, stable_bucket(sh));
+	link_add(stable_bucket(sh), &sh->hlink);
 	ksm_stable_index.count++;
 	stable_index_grow();
 }
@@ -219,13 +218,13 @@ static void stable_for_each(void (*fn)(struct ksm_shared *sh, void *arg),
 
 	ksm_stable_walking = true;
 	for (i = 0; i < (1UL << ix->bits); i++) {
-		HLIST_HEAD(todo);
+		struct ksm_link todo = ix->buckets[i];
 
-		hlist_move_list(&ix->buckets[i], &todo);
-		while (!hlist_empty(&todo)) {
-			sh = hlist_entry(todo.first, struct ksm_shared, hnode);
-			hlist_del(&sh->hnode);
-			hlist_add_head(&sh->hnode, &ix->buckets[i]);
+		ix->buckets[i].next = NULL;
+		while (todo.next) {
+			sh = container_of(todo.next, struct ksm_shared, hlink);
+			todo.next = sh->hlink.next;
+			link_add(&ix->buckets[i], &sh->hlink);
 			if (list_empty(&sh->dups) || chains) {
 				list_for_each_entry_safe(d, tmp, &sh->dups, dups)
 					fn(d, arg);
@@ -311,14 +310,16 @@ static struct folio *stable_find(struct page *page, int nid, u64 domain,
 				 u64 csum)
 {
 	struct ksm_shared *sh;
+	struct ksm_link *l;
 	struct folio *kfolio;
 	bool retry;
 
 again:
 	/* Looked up again each time: moving a descriptor may rehash. */
 	retry = false;
-	hlist_for_each_entry(sh, index_bucket(&ksm_stable_index, domain, nid,
-					      csum), hnode) {
+	for (l = index_bucket(&ksm_stable_index, domain, nid, csum)->next; l;
+	     l = l->next) {
+		sh = container_of(l, struct ksm_shared, hlink);
 		if (sh->csum != csum || sh->domain != domain || sh->nid != nid)
 			continue;
 		kfolio = shared_get_folio(sh, false);

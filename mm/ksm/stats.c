@@ -8,7 +8,7 @@
 long ksm_process_profit(struct mm_struct *mm)
 {
 	return (long)(mm->ksm_merging_pages + mm_ksm_zero_pages(mm)) *
-		PAGE_SIZE - mm->ksm_rmap_items * sizeof(struct ksm_entry);
+		PAGE_SIZE - mm->ksm_rmap_items * KSM_ENTRY_BYTES;
 }
 
 /* KSM zero pages mapped by the registered mms (see ksm_map_zero_page()). */
@@ -34,6 +34,6 @@ static unsigned long ksm_index_bytes(void)
 static long ksm_general_profit(void)
 {
 	return (long)(ksm_pages_sharing + ksm_zero_pages_total()) * PAGE_SIZE -
-		ksm_entries_total * sizeof(struct ksm_entry) -
+		ksm_blocks_total * KSM_BLOCK_BYTES -
 		ksm_index_bytes();
 }

@@ -6,16 +6,22 @@
  * Part of KSM's one translation unit, mm/ksm.c (see there).
  */
 
+static struct ksm_link *unstable_bucket(struct ksm_entry *e)
+{
+	return index_bucket(&ksm_unstable_index, entry_domain(e),
+			    entry_tree_nid(e), e->csum);
+}
+
 static void entry_leave_unstable(struct ksm_entry *e)
 {
-	bool this_round = !!(e->addr_flags & E_ROUND) == (ksm_cursor.round & 1);
+	bool this_round = entry_test(e, E_ROUND) == (ksm_cursor.round & 1);
 
 	/* An entry flagged in the previous round sits in a forgotten index. */
 	if (this_round) {
-		hlist_del(&e->hnode);
+		link_del(unstable_bucket(e), &e->link);
 		ksm_unstable_index.count--;
 	}
-	e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
+	entry_clear(e, E_UNSTABLE | E_ROUND);
 	ksm_pages_unshared--;
 }
 
@@ -35,7 +41,7 @@ static void unstable_forget(void)
 {
 	struct ksm_index *ix = &ksm_unstable_index;
 	unsigned int bits = index_bits_for(ix->peak, KSM_UNSTABLE_PER_BUCKET);
-	struct hlist_head *fresh = NULL;
+	struct ksm_link *fresh = NULL;
 
 	if (bits != ix->bits)
 		fresh = index_alloc(bits);
@@ -51,28 +57,24 @@ static void unstable_forget(void)
 	ksm_cursor.round++;
 }
 
-static struct hlist_head *unstable_bucket_of(struct hlist_node *node)
+static struct ksm_link *unstable_bucket_of(struct ksm_link *node)
 {
-	struct ksm_entry *e = hlist_entry(node, struct ksm_entry, hnode);
-
-	return index_bucket(&ksm_unstable_index, entry_domain(e), e->tree_nid,
-			    e->csum);
+	return unstable_bucket(link_entry(node));
 }
 
 /* Empty the unstable index at once, clearing the entries in it. */
 static void unstable_clear(void)
 {
 	struct ksm_index *ix = &ksm_unstable_index;
-	struct hlist_node *tmp;
-	struct ksm_entry *e;
+	struct ksm_link *l;
 	unsigned long i;
 
 	for (i = 0; i < (1UL << ix->bits); i++) {
-		hlist_for_each_entry_safe(e, tmp, &ix->buckets[i], hnode) {
-			e->addr_flags &= ~(E_UNSTABLE | E_ROUND);
+		for (l = ix->buckets[i].next; l; l = l->next) {
+			entry_clear(link_entry(l), E_UNSTABLE | E_ROUND);
 			ksm_pages_unshared--;
 		}
-		INIT_HLIST_HEAD(&ix->buckets[i]);
+		ix->buckets[i].next = NULL;
 	}
 	ix->count = 0;
 }
@@ -115,14 +117,16 @@ static struct ksm_entry *unstable_find_or_insert(struct ksm_entry *e,
 						 struct page **peer_page)
 {
 	struct ksm_index *ix = &ksm_unstable_index;
-	struct hlist_head *bucket = index_bucket(ix, entry_domain(e), nid,
-						 e->csum);
+	struct ksm_link *bucket = index_bucket(ix, entry_domain(e), nid,
+					       e->csum);
 	struct ksm_entry *other;
+	struct ksm_link *l;
 	struct page *opage;
 
 again:
-	hlist_for_each_entry(other, bucket, hnode) {
-		if (other->csum != e->csum || other->tree_nid != nid ||
+	for (l = bucket->next; l; l = l->next) {
+		other = link_entry(l);
+		if (other->csum != e->csum || entry_tree_nid(other) != nid ||
 		    entry_domain(other) != entry_domain(e))
 			continue;
 		cond_resched();
@@ -145,16 +149,17 @@ again:
 		*peer_page = opage;
 		return other;
 	}
-	hlist_add_head(&e->hnode, bucket);
-	e->tree_nid = nid;
+	link_add(bucket, &e->link);
+	*entry_meta(e) = (*entry_meta(e) & ~(~0U << E_NID_SHIFT)) |
+			 ((u32)nid << E_NID_SHIFT);
 	ix->count++;
 	ix->peak = max(ix->peak, ix->count);
 	if (index_too_full(ix, KSM_UNSTABLE_PER_BUCKET))
 		index_rehash(ix, index_bits_for(ix->count, KSM_UNSTABLE_PER_BUCKET),
 			     unstable_bucket_of);
-	e->addr_flags |= E_UNSTABLE;
+	entry_set(e, E_UNSTABLE);
 	if (ksm_cursor.round & 1)
-		e->addr_flags |= E_ROUND;
+		entry_set(e, E_ROUND);
 	ksm_pages_unshared++;
 	return NULL;
 }

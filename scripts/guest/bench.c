@@ -161,10 +161,10 @@ static long vmstat(const char *name)
 
 /*
  * Bytes of KSM metadata: the objects in use in slab caches named ksm_*
- * (ours: ksm_client, ksm_entry, ksm_shared; stock: ksm_mm_slot,
- * ksm_rmap_item, ksm_stable_node), as active_objs * objsize, and the slab
- * pages holding them.  Needs slab_nomerge, or a cache merged into another
- * is not listed.  Returns -1 without /proc/slabinfo.
+ * (ours: ksm_client, ksm_block, ksm_block_avs, ksm_shared; stock:
+ * ksm_mm_slot, ksm_rmap_item, ksm_stable_node), as active_objs * objsize,
+ * and the slab pages holding them.  Needs slab_nomerge, or a cache merged
+ * into another is not listed.  Returns -1 without /proc/slabinfo.
  */
 static long slab_bytes(const char *label, long *slab_pages_bytes, int print)
 {

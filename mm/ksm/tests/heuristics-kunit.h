@@ -53,21 +53,24 @@ static void first_sight_needs_enough(struct kunit *test)
 static void first_sight_counts_merges(struct kunit *test)
 {
 	struct ksm_client c = {};
-	struct ksm_entry e = { .client = &c };
+	struct ksm_block *b = kunit_block(test, 0);
+	struct ksm_entry *e;
 
-	first_sight_merged(&e);
+	b->client = &c;
+	e = &b->slots[3];
+	first_sight_merged(e);
 	KUNIT_EXPECT_EQ(test, c.first_merged, 0);
-	e.addr_flags = E_FIRST;
-	first_sight_merged(&e);
+	b->meta[3] = E_LIVE | E_FIRST;
+	first_sight_merged(e);
 	KUNIT_EXPECT_EQ(test, c.first_merged, 0);
-	e.addr_flags = E_FIRST | E_STABLE;
-	first_sight_merged(&e);
+	b->meta[3] = E_LIVE | E_FIRST | E_STABLE;
+	first_sight_merged(e);
 	KUNIT_EXPECT_EQ(test, c.first_merged, 1);
 }
 
 static unsigned long entry_skip(struct ksm_entry *e)
 {
-	return (e->addr_flags & E_SKIP_MASK) >> E_SKIP_SHIFT;
+	return (*entry_meta(e) & E_SKIP_MASK) >> E_SKIP_SHIFT;
 }
 
 /*
@@ -77,15 +80,19 @@ static unsigned long entry_skip(struct ksm_entry *e)
 static void smart_scan_ages(struct kunit *test)
 {
 	static const unsigned long want[] = { 0, 0, 0, 0, 1, 2, 4, 4, 4 };
-	struct ksm_entry e = { .addr_flags = 0x7f0000001000UL | E_SEEN };
+	struct ksm_block *b = kunit_block(test, 0x7f0000001000UL);
+	struct ksm_entry *e;
 	unsigned int i;
 
+	e = &b->slots[block_slot_from(b, 0x7f0000001000UL)];
+	b->meta[entry_slot(e)] = E_LIVE | E_SEEN | (5U << E_NID_SHIFT);
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
-		smart_age(&e);
-		KUNIT_EXPECT_EQ_MSG(test, entry_skip(&e), want[i], "visit %u", i + 1);
+		smart_age(e);
+		KUNIT_EXPECT_EQ_MSG(test, entry_skip(e), want[i], "visit %u", i + 1);
 	}
-	KUNIT_EXPECT_EQ(test, entry_addr(&e), 0x7f0000001000UL);
-	KUNIT_EXPECT_TRUE(test, e.addr_flags & E_SEEN);
+	KUNIT_EXPECT_EQ(test, entry_addr(e), 0x7f0000001000UL);
+	KUNIT_EXPECT_TRUE(test, entry_test(e, E_SEEN | E_LIVE));
+	KUNIT_EXPECT_EQ(test, entry_tree_nid(e), 5);
 }
 
 static struct kunit_case ksm_heuristics_cases[] = {

@@ -10,7 +10,7 @@
 #include <linux/random.h>
 
 struct index_test_item {
-	struct hlist_node node;
+	struct ksm_link node;
 	u64 domain;
 	int nid;
 	u64 csum;
@@ -18,10 +18,10 @@ struct index_test_item {
 
 static struct ksm_index *index_test_ix;	/* for index_test_bucket_of() */
 
-static struct hlist_head *index_test_bucket_of(struct hlist_node *node)
+static struct ksm_link *index_test_bucket_of(struct ksm_link *node)
 {
-	struct index_test_item *it = hlist_entry(node, struct index_test_item,
-						 node);
+	struct index_test_item *it = container_of(node, struct index_test_item,
+						  node);
 
 	return index_bucket(index_test_ix, it->domain, it->nid, it->csum);
 }
@@ -49,7 +49,7 @@ static void index_fullness(struct kunit *test)
 	ix.count = ULONG_MAX;
 	KUNIT_EXPECT_FALSE(test, index_too_full(&ix, 4));
 	KUNIT_EXPECT_EQ(test, index_bytes(&ix),
-			sizeof(struct hlist_head) << KSM_INDEX_MAX_BITS);
+			sizeof(struct ksm_link) << KSM_INDEX_MAX_BITS);
 }
 
 /*
@@ -90,7 +90,7 @@ static void index_grows_intact(struct kunit *test)
 	const unsigned int n = 20000;
 	struct index_test_item *items;
 	struct ksm_index ix = {};
-	struct hlist_node *node;
+	struct ksm_link *node;
 	unsigned long i, found = 0, misplaced = 0;
 	unsigned int bits;
 
@@ -102,7 +102,7 @@ static void index_grows_intact(struct kunit *test)
 		items[i].domain = i % 3;
 		items[i].nid = i % 2;
 		items[i].csum = get_random_u64();
-		hlist_add_head(&items[i].node, index_test_bucket_of(&items[i].node));
+		link_add(index_test_bucket_of(&items[i].node), &items[i].node);
 		ix.count++;
 		if (!index_too_full(&ix, KSM_UNSTABLE_PER_BUCKET))
 			continue;
@@ -111,7 +111,7 @@ static void index_grows_intact(struct kunit *test)
 						     index_test_bucket_of));
 	}
 	for (i = 0; i < (1UL << ix.bits); i++) {
-		hlist_for_each(node, &ix.buckets[i]) {
+		for (node = ix.buckets[i].next; node; node = node->next) {
 			found++;
 			if (index_test_bucket_of(node) != &ix.buckets[i])
 				misplaced++;

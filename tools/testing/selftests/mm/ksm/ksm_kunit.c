@@ -21,6 +21,7 @@ static const char * const suites[] = {
 	"ksm_content",
 	"ksm_index",
 	"ksm_heuristics",
+	"ksm_entries",
 };
 
 struct result {

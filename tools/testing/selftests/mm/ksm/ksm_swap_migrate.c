@@ -17,6 +17,11 @@
  *           content, shared pfn and counters are checked.  Migration is
  *           best effort (ksmd keeps scanning and may hold a page briefly),
  *           so each step is retried up to 10 times.
+ *  two vmas: pages of two vmas (two anon_vmas) side by side in one window
+ *           of KSM_WINDOW pages, kept apart by a PROT_NONE page, merge in
+ *           pairs, one page of each vma per KSM page; move_pages must move
+ *           every KSM page, which takes an rmap walk finding both vmas'
+ *           ptes: the window's entries must keep the anon_vma of each.
  *  offline: two workers bound (mbind) to the node of an online ZONE_MOVABLE
  *           memory block merge; the block holding most of the KSM pages
  *           (pfn from pagemap) is offlined: content intact, pages still
@@ -561,16 +566,136 @@ out:
 		ksft_print_msg("offline: counters did not return to 0\n");
 }
 
+/* ---- two vmas in one window ---- */
+
+#define KSM_WINDOW	24	/* pages of a block of entries (our KSM) */
+#define HALF		11	/* pages of each vma: 11, a gap, 12 */
+
+/* @npages anonymous read-write pages at @addr, replacing what was there. */
+static char *map_fixed(char *addr, long npages)
+{
+	return mmap(addr, npages * page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+/* Two vmas: does /proc/self/maps show @a and @b in different ones? */
+static bool separate_vmas(char *a, char *b)
+{
+	unsigned long start, end;
+	char line[256];
+	bool apart = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if ((unsigned long)a >= start && (unsigned long)a < end)
+			apart = (unsigned long)b >= end;
+	}
+	fclose(f);
+	return apart;
+}
+
+static void test_two_vmas(void)
+{
+	const long n = 2 * KSM_WINDOW;
+	void *pages[KSM_WINDOW];
+	int nodes[KSM_WINDOW], status[KSM_WINDOW];
+	char *area, *w, *second;
+	long i, ret = -1, merged;
+	int try, target;
+	bool ok;
+
+	if (numa_node_count() < 2) {
+		ksft_test_result_skip("two vmas: merged across vmas in one window (fewer than 2 NUMA nodes)\n");
+		ksft_test_result_skip("two vmas: move_pages moves every KSM page\n");
+		ksft_test_result_skip("two vmas: intact after move_pages\n");
+		return;
+	}
+	/* A window's worth of address space, aligned to a window. */
+	area = mmap(NULL, n * page_size, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	i = ((unsigned long)area / page_size) % KSM_WINDOW;
+	w = area + (i ? KSM_WINDOW - i : 0) * page_size;
+	second = w + (HALF + 1) * page_size;
+	/* Each faulted in on its own: an anon_vma each. */
+	ok = map_fixed(w, HALF) == w && map_fixed(second, HALF + 1) == second;
+	for (i = 0; ok && i < HALF; i++)
+		fill_page(w + i * page_size, 0x2f00 + i);
+	for (i = 0; ok && i <= HALF; i++)
+		fill_page(second + i * page_size, 0x2f00 + i);
+	ok = ok && separate_vmas(w, second) &&
+	     !madvise(w, KSM_WINDOW * page_size, MADV_MERGEABLE);
+	/* Pages 0-10 of each merge: 22 pages, 11 KSM pages. */
+	merged = 0;
+	for (try = 0; ok && try < KSM_WAIT_SECS * 10; try++) {
+		merged = proc_field("/proc/self/ksm_stat", "ksm_merging_pages");
+		if (merged >= 2 * HALF)
+			break;
+		usleep(100000);
+	}
+	if (merged != 2 * HALF)
+		ksft_print_msg("two vmas: %ld pages merged, want %d\n",
+			       merged, 2 * HALF);
+	ksft_test_result(ok && merged == 2 * HALF,
+			 "two vmas: merged across vmas in one window\n");
+
+	/* To the other node than the one the first page is on now. */
+	pages[0] = w;
+	if (sys_move_pages(0, 1, pages, NULL, status, 0) || status[0] < 0)
+		status[0] = 1;
+	target = !status[0];
+	for (i = 0; i < KSM_WINDOW; i++) {
+		pages[i] = w + i * page_size;
+		nodes[i] = target;
+	}
+	/* Best effort: retried, as ksmd may hold a page briefly. */
+	for (try = 0; try < 10; try++) {
+		ret = sys_move_pages(0, KSM_WINDOW, pages, nodes, status,
+				     MPOL_MF_MOVE_ALL);
+		if (ret < 0)
+			break;
+		for (i = 0; i < KSM_WINDOW; i++)
+			if (i != HALF && status[i] != target)
+				break;
+		ret = i < KSM_WINDOW;
+		if (!ret)
+			break;
+		usleep(20000);
+	}
+	if (ret < 0)
+		ksft_print_msg("two vmas: move_pages: %s\n", strerror(errno));
+	else if (ret)
+		ksft_print_msg("two vmas: page %ld not moved to node %d (%d)\n",
+			       i, target, status[i]);
+	ksft_test_result(!ret, "two vmas: move_pages moves every KSM page\n");
+
+	ok = true;
+	for (i = 0; i < HALF; i++)
+		ok &= check_page(w + i * page_size, 0x2f00 + i);
+	for (i = 0; i <= HALF; i++)
+		ok &= check_page(second + i * page_size, 0x2f00 + i);
+	ksft_test_result(ok, "two vmas: intact after move_pages\n");
+	munmap(area, n * page_size);
+	if (!ksm_wait_idle(KSM_WAIT_SECS))
+		ksft_print_msg("two vmas: counters did not return to 0\n");
+}
+
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(5 + 5 + 5);
+	ksft_set_plan(5 + 5 + 5 + 3);
 	ksm_init();
 	ksm_setup_fast();
 
 	test_swap();
 	test_migrate();
 	test_offline();
+	test_two_vmas();
 
 	ksm_restore_knobs();
 	ksft_finished();
