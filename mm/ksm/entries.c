@@ -120,6 +120,7 @@ static bool block_drop_if_empty(struct ksm_block **link)
 /* The anon_vma rmap walks go through for the stable entry @e. */
 static struct anon_vma *entry_anon_vma(const struct ksm_entry *e)
 {
+	/* Pairs with block_split_anon_vma(): a published array is filled. */
 	unsigned long av = smp_load_acquire(&entry_block(e)->av);
 
 	if (av & KSM_AV_ARRAY)
@@ -192,6 +193,10 @@ static struct ksm_entry *link_entry(struct ksm_link *link)
 	return container_of(link, struct ksm_entry, link);
 }
 
+/*
+ * A ring is walked first to last with shared_first() and shared_next(),
+ * unlinking none of its entries on the way.
+ */
 static struct ksm_entry *shared_first(const struct ksm_shared *sh)
 {
 	return sh->last ? link_entry(sh->last->next) : NULL;
@@ -202,10 +207,6 @@ static struct ksm_entry *shared_next(const struct ksm_shared *sh,
 {
 	return &e->link == sh->last ? NULL : link_entry(e->link.next);
 }
-
-/* Every entry of @sh's ring, first to last; none may be unlinked. */
-#define for_each_shared_entry(e, sh)					\
-	for (e = shared_first(sh); e; e = shared_next(sh, e))
 
 static void ring_add(struct ksm_shared *sh, struct ksm_entry *e)
 {

@@ -609,7 +609,8 @@ static void test_two_vmas(void)
 	bool ok;
 
 	if (numa_node_count() < 2) {
-		ksft_test_result_skip("two vmas: merged across vmas in one window (fewer than 2 NUMA nodes)\n");
+		ksft_test_result_skip("%s (fewer than 2 NUMA nodes)\n",
+				      "two vmas: merged across vmas in one window");
 		ksft_test_result_skip("two vmas: move_pages moves every KSM page\n");
 		ksft_test_result_skip("two vmas: intact after move_pages\n");
 		return;
