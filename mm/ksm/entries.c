@@ -233,6 +233,13 @@ static void ring_del(struct ksm_shared *sh, struct ksm_entry *e)
 		sh->last = prev;
 }
 
+/* The cursor enters @c's entries (NULL: none) with nothing visited yet. */
+static void cursor_rewind(struct ksm_cursor *cur, struct ksm_client *c)
+{
+	cur->kept = 0;
+	cur->link = c ? &c->blocks : NULL;
+}
+
 /*
  * The cursor has visited everything below @kept: move its link on to the
  * first block that ends above.

@@ -95,8 +95,7 @@ static void cursor_set(struct ksm_client *c)
 {
 	ksm_cursor.client = c;
 	ksm_cursor.addr = 0;
-	ksm_cursor.kept = 0;
-	ksm_cursor.link = c ? &c->blocks : NULL;
+	cursor_rewind(&ksm_cursor, c);
 	if (!c)
 		return;
 	if (c->round != ksm_full_scans) {
@@ -261,8 +260,7 @@ static bool cursor_next_client(void)
 		/* Back to the start of this mm: see client_areas_added(). */
 		next->revisited = true;
 		ksm_cursor.addr = 0;
-		ksm_cursor.kept = 0;
-		ksm_cursor.link = &next->blocks;
+		cursor_rewind(&ksm_cursor, next);
 		next->missed = false;
 		spin_unlock(&ksm_clients_lock);
 		return true;
@@ -474,11 +472,8 @@ static enum scan_step scan_end_of_mm(bool exiting)
 	struct ksm_cursor *cur = &ksm_cursor;
 	struct ksm_client *c = cur->client;
 
-	if (exiting) {
-		/* All of them go. */
-		cur->link = &c->blocks;
-		cur->kept = 0;
-	}
+	if (exiting)
+		cursor_rewind(cur, c);	/* all of them go */
 	if (!entries_free_range(cur->link, cur->kept, ULONG_MAX, NULL))
 		return SCAN_MORE;
 	if (exiting) {

@@ -306,6 +306,12 @@ static inline int entry_tree_nid(const struct ksm_entry *e)
 	return *entry_meta(e) >> E_NID_SHIFT;
 }
 
+static inline void entry_set_tree_nid(const struct ksm_entry *e, int nid)
+{
+	*entry_meta(e) = (*entry_meta(e) & ~(~0U << E_NID_SHIFT)) |
+			 ((u32)nid << E_NID_SHIFT);
+}
+
 /* An mm whose last user is gone: its page tables are being torn down. */
 static inline bool mm_is_exiting(struct mm_struct *mm)
 {

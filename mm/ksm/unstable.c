@@ -150,8 +150,7 @@ again:
 		return other;
 	}
 	link_add(bucket, &e->link);
-	*entry_meta(e) = (*entry_meta(e) & ~(~0U << E_NID_SHIFT)) |
-			 ((u32)nid << E_NID_SHIFT);
+	entry_set_tree_nid(e, nid);
 	ix->count++;
 	ix->peak = max(ix->peak, ix->count);
 	if (index_too_full(ix, KSM_UNSTABLE_PER_BUCKET))
